@@ -45,3 +45,25 @@ class ValidationReport(BaseModel):
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+class ValidationOptions(BaseModel):
+    """Knobs of the drop validator (defaults follow Pinecone's documented limits)."""
+
+    marker_name: str = "_SUCCESS"
+    """Marker file in the drop root; ignored as data, parsed as a JSON manifest when it holds JSON."""
+    report_name: str = "_autoimport_report.json"
+    sample_rows: int = Field(default=64, ge=0, le=100_000)
+    """Rows read per file for row-level checks (never the whole file)."""
+    sample_budget_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    """Upper bound on bytes read per file (footer + sampled pages)."""
+    concurrency: int = Field(default=32, ge=1, le=256)
+    extra_columns_are_errors: bool = True
+    max_files: int = 100_000
+    max_file_bytes: int = 10 * 1024**3
+    max_namespaces: int = 10_000
+    max_total_bytes: int = 1024**4
+    max_total_records: int | None = None
+    max_id_length: int = 512
+    max_metadata_bytes: int = 40 * 1024
+    max_sparse_nonzeros: int = 2048
