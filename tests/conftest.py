@@ -12,4 +12,5 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 pytest_plugins = [
     "tests.fixtures.moto",
+    "tests.fixtures.scripted_server",
 ]
