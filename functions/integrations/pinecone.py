@@ -181,7 +181,8 @@ def error_from_response(response: httpx.Response, *, operation: str, secret: str
     if status in (401, 403):
         what = "rejected the API key" if status == 401 else "refused access with this API key"
         err = PineconeUnauthorized(
-            f"{head}. Pinecone {what}.",
+            f"{head}. Pinecone {what}: check the API key (secret PINECONE_API_KEY_SECRET_ID, or PINECONE_API_KEY "
+            "locally) and that it belongs to the project of this index.",
             hint="Check the API key: the Secrets Manager secret named by PINECONE_API_KEY_SECRET_ID (or "
             "PINECONE_API_KEY for local runs) must hold a current key of the project that owns this index.",
             **extra,
