@@ -91,6 +91,21 @@ class StorageNotFound(TerminalError, StorageError):
     """The bucket or prefix does not exist."""
 
 
+# --- AWS services (DynamoDB, SNS, EventBridge, Step Functions, Secrets Manager) ---------------------
+
+
+class AwsError(AutoImportError):
+    """Base for failures of the AWS services the pipeline calls (other than S3 reads: see Storage*)."""
+
+
+class AwsUnavailable(RetryableError, AwsError):
+    """Throttling, 5xx, timeouts or connection errors from an AWS service."""
+
+
+class AwsRequestFailed(TerminalError, AwsError):
+    """An AWS call was refused (access denied, missing resource, invalid parameter): retrying will not help."""
+
+
 # --- Pipeline --------------------------------------------------------------------------------------
 
 
@@ -111,6 +126,7 @@ RETRYABLE_ERROR_NAMES: tuple[str, ...] = (
     "PineconeRateLimited",
     "PineconeUnavailable",
     "StorageUnavailable",
+    "AwsUnavailable",
 )
 """Class names Step Functions retries (each is raised by name from Lambda; subclasses are listed explicitly
 because Step Functions matches the exact ``errorType``)."""

@@ -84,6 +84,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     routes: list[Route] = Field(default_factory=list)
+    bucket: str | None = None
+    """The drop bucket; when set, events from other buckets are ignored."""
     marker_name: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/]+$")] = DEFAULT_MARKER_NAME
     api_version: str = DEFAULT_API_VERSION
     api_key_secret_id: str | None = None
@@ -120,6 +122,9 @@ class Settings(BaseModel):
                 raise ValueError(f"route prefixes overlap: {a!r} contains {b!r}; make them disjoint")
         return self
 
+    def route_named(self, name: str) -> Route | None:
+        return next((r for r in self.routes if r.name == name), None)
+
     def route_for_key(self, key: str) -> Route | None:
         """The route whose prefix holds this key (prefixes are disjoint, so at most one)."""
         for route in self.routes:
@@ -130,6 +135,7 @@ class Settings(BaseModel):
 
 ENV_VARS: Mapping[str, str] = {
     "routes": "AUTOIMPORT_ROUTES",
+    "bucket": "AUTOIMPORT_BUCKET",
     "marker_name": "AUTOIMPORT_MARKER_NAME",
     "api_version": "PINECONE_API_VERSION",
     "api_key_secret_id": "PINECONE_API_KEY_SECRET_ID",

@@ -1,0 +1,130 @@
+"""The composition root: real collaborators built from settings, once per warm container.
+
+Handlers take their collaborators from here; tests point the environment at moto and a local Pinecone server
+and call :func:`reset` between cases.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+from functions.errors import ConfigurationError
+from functions.integrations import aws
+from functions.integrations.pinecone import PineconeClient
+from functions.integrations.storage import open_storage
+from functions.logic.pipeline import Collaborators
+from functions.logic.ports import Ledger, PineconeApi, Validator
+from functions.logic.validation import validate_drop
+from functions.models.handle import DropRef
+from functions.models.imports import IndexStats
+from functions.models.report import ValidationOptions, ValidationReport
+from functions.settings import REPORT_FILE_NAME, Route, Settings, get_settings
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def api_key() -> str:
+    s = settings()
+    if s.api_key:
+        return s.api_key
+    if s.api_key_secret_id:
+        return aws.read_api_key(s.api_key_secret_id)
+    raise ConfigurationError(
+        "no Pinecone API key is configured",
+        hint="Set PINECONE_API_KEY_SECRET_ID (cloud) or PINECONE_API_KEY (local runs).",
+    )
+
+
+@lru_cache(maxsize=32)
+def _client(host: str, key: str) -> PineconeClient:
+    s = settings()
+    return PineconeClient(host=host, api_key=key, api_version=s.api_version, timeout=s.http_timeout_s)
+
+
+def pinecone(host: str) -> PineconeApi:
+    """A client for one index host (cached per host and key: a rotated secret gets a new client)."""
+    return _client(host, api_key())
+
+
+def ledger() -> Ledger | None:
+    table = settings().ledger_table
+    return aws.DynamoLedger(table) if table else None
+
+
+def require_ledger() -> Ledger:
+    led = ledger()
+    if led is None:
+        raise ConfigurationError(
+            "AUTOIMPORT_LEDGER_TABLE is not set", hint="Deploy the stack or set the variable."
+        )
+    return led
+
+
+def notifier() -> aws.AwsNotifier:
+    s = settings()
+    return aws.AwsNotifier(topic_arn=s.topic_arn, event_bus=s.event_bus_name)
+
+
+def workflow() -> aws.StepFunctionsWorkflow:
+    arn = settings().state_machine_arn
+    if not arn:
+        raise ConfigurationError(
+            "AUTOIMPORT_STATE_MACHINE_ARN is not set", hint="Deploy the stack or set it."
+        )
+    return aws.StepFunctionsWorkflow(arn)
+
+
+def validation_options(s: Settings) -> ValidationOptions:
+    return ValidationOptions(
+        marker_name=s.marker_name,
+        report_name=REPORT_FILE_NAME,
+        sample_rows=s.validation_sample_rows,
+        concurrency=s.validation_concurrency,
+        extra_columns_are_errors=s.extra_columns_are_errors,
+    )
+
+
+def validator() -> Validator:
+    options = validation_options(settings())
+
+    def validate(drop: DropRef, route: Route, stats: IndexStats | None) -> ValidationReport:
+        return validate_drop(drop.uri, storage=open_storage(drop.uri), options=options, index=stats)
+
+    return validate
+
+
+def collaborators(route: Route) -> Collaborators:
+    return Collaborators(
+        api=pinecone(route.index_host),
+        validate=validator(),
+        ledger=require_ledger(),
+        workflow=workflow(),
+        notifier=notifier(),
+        reports=aws.S3ReportWriter(),
+    )
+
+
+def secrets() -> tuple[str, ...]:
+    """Values to redact from anything sent out (the API key, when one can be read)."""
+    try:
+        return (api_key(),)
+    except Exception:  # redaction must never be the reason a notification fails
+        return ()
+
+
+@lru_cache(maxsize=4)
+def idempotency_store(table: str) -> DynamoDBPersistenceLayer:
+    """Powertools Idempotency persistence (partition key ``id``, TTL attribute ``expiration``)."""
+    return DynamoDBPersistenceLayer(table_name=table)
+
+
+def reset() -> None:
+    """Forget settings, clients and secrets (tests; never needed in Lambda)."""
+    get_settings.cache_clear()
+    _client.cache_clear()
+    idempotency_store.cache_clear()
+    aws.clear_caches()
