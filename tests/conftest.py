@@ -12,5 +12,6 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 pytest_plugins = [
     "tests.fixtures.moto",
+    "tests.fixtures.emulator",
     "tests.fixtures.scripted_server",
 ]

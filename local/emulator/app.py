@@ -194,8 +194,9 @@ def index_model(index: Index, host: str, api_version: str) -> dict[str, Any]:
         "status": status,
         "vector_type": index.vector_type,
         "deletion_protection": index.deletion_protection,
-        "tags": index.tags,
     }
+    if index.tags is not None:
+        legacy["tags"] = index.tags
     if index.dimension is not None:
         legacy["dimension"] = index.dimension
     return legacy
@@ -541,8 +542,8 @@ def create_app(state: EmulatorState) -> FastAPI:
         return {"rules": []}
 
     @app.post("/_emulator/reset", tags=["admin"])
-    def reset() -> dict[str, Any]:
-        state.reset()
+    def reset(drop_indexes: bool = False) -> dict[str, Any]:
+        state.reset(drop_indexes=drop_indexes)
         recent.clear()
         return {"reset": True}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ import uvicorn
 
 from local.emulator.app import DATA_PREFIX, create_app
 from local.emulator.faults import FaultRule
+from local.emulator.source import S3Settings
 from local.emulator.state import EmulatorConfig, EmulatorState
 from local.emulator.store import Index
 
@@ -60,10 +62,20 @@ class EmulatorServer:
         port: int | None = None,
         api_key: str = "emulator-key",
         time_scale: float = 0.001,
+        s3_endpoint_url: str | None = None,
         config: EmulatorConfig | None = None,
         indexes: Iterable[Index] = (),
     ) -> None:
-        self.config = config or EmulatorConfig(api_key=api_key, time_scale=time_scale)
+        self.config = config or EmulatorConfig(
+            api_key=api_key,
+            time_scale=time_scale,
+            s3=S3Settings(
+                endpoint_url=s3_endpoint_url,
+                region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                access_key_id=os.environ.get("AWS_ACCESS_KEY_ID"),
+                secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY"),
+            ),
+        )
         self.state = EmulatorState(self.config)
         for index in indexes:
             self.state.add_index(index)
@@ -125,8 +137,11 @@ class EmulatorServer:
         )
         return self.index_host(name)
 
-    def reset(self) -> None:
-        self.state.reset()
+    def reset(self, *, drop_indexes: bool = False, time_scale: float | None = None) -> None:
+        """Forget imports, records and faults (and indexes if asked); restart the clock's normal pace."""
+        self.state.reset(drop_indexes=drop_indexes)
+        self.state.clock.pause(False)
+        self.state.clock.set_time_scale(time_scale or self.config.time_scale)
 
     def inject(self, **rule: Any) -> None:
         """Add a fault rule, e.g. ``inject(operation="start_import", status=503, times=4)``."""

@@ -118,12 +118,14 @@ class EmulatorState:
             for job in self.imports.pop(name, {}).values():
                 job.stop.set()
 
-    def reset(self) -> None:
-        """Forget every import and record (indexes stay, empty); clear faults."""
+    def reset(self, *, drop_indexes: bool = False) -> None:
+        """Forget every import and record and clear faults; indexes stay (empty) unless ``drop_indexes``."""
         with self.lock:
             for jobs in self.imports.values():
                 for job in jobs.values():
                     job.stop.set()
+            if drop_indexes:
+                self.indexes.clear()
             self.imports = {name: {} for name in self.indexes}
             for index in self.indexes.values():
                 index.namespaces.clear()
