@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -79,20 +79,27 @@ def redact(text: str, secret: str) -> str:
 
 def normalize_host(host: str) -> str:
     """``https://`` + a bare host; a host that already has a scheme is kept; no trailing slash."""
-    value = host.strip().rstrip("/")
-    if not value:
-        raise PineconeInvalidRequest(
-            "The Pinecone index host is empty",
-            hint="Set the route's index_host to the index host shown in the Pinecone console "
-            "(e.g. my-index-abc123.svc.us-east-1-aws.pinecone.io).",
-        )
-    if "://" not in value:
+    hint = (
+        "Set the route's index_host to the index host shown in the Pinecone console "
+        "(e.g. my-index-abc123.svc.us-east-1-aws.pinecone.io; http:// only for a local emulator)."
+    )
+    value = host.strip()
+    if value and "://" not in value:
         value = "https://" + value
-    elif not value.startswith(("http://", "https://")):
+    value = value.rstrip("/")
+    if not value.startswith(("http://", "https://")):
         raise PineconeInvalidRequest(
-            f"The Pinecone index host {value!r} has an unsupported scheme",
-            hint="Use https://<index host> (or http:// only for a local emulator).",
+            f"The Pinecone index host {host!r} is empty or has an unsupported scheme", hint=hint
         )
+    split = urlsplit(value)
+    try:
+        split.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise PineconeInvalidRequest(
+            f"The Pinecone index host {host!r} has an invalid port", hint=hint
+        ) from exc
+    if not split.hostname or any(c.isspace() for c in value):
+        raise PineconeInvalidRequest(f"The Pinecone index host {host!r} is not a valid URL", hint=hint)
     return value
 
 
@@ -224,7 +231,7 @@ def _transport_error(
 ) -> PineconeUnavailable:
     """A timeout or connection failure as :class:`PineconeUnavailable`; ``request_sent`` tells if it was ambiguous."""
     # A connect failure means the request never left; anything later may have reached Pinecone.
-    sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+    sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     if isinstance(exc, httpx.TimeoutException):
         kind = "timed out" + (" connecting" if not sent else " waiting for the answer")
     elif sent:
@@ -461,6 +468,7 @@ class PineconeClient:
             )
         pagination = payload.get("pagination")
         next_token = pagination.get("next") if isinstance(pagination, dict) else None
+        # The last page has no ``pagination``; an empty ``next`` is treated as the end too (never loop on it).
         try:
             return ImportPage(
                 data=payload.get("data") or [],
@@ -529,6 +537,12 @@ class PineconeClient:
             )
         except httpx.TransportError as exc:
             raise _transport_error(exc, operation=operation, host=self.host, secret=secret) from exc
+        except httpx.InvalidURL as exc:
+            raise PineconeInvalidRequest(
+                f"The Pinecone index host {self.host!r} is not a valid URL ({exc})",
+                hint="Set the route's index_host to the host shown in the Pinecone console.",
+                operation=operation,
+            ) from exc
         if response.is_success:
             return response
         error = error_from_response(response, operation=operation, secret=secret)

@@ -361,10 +361,10 @@ def test_every_request_carries_explicit_connect_and_read_timeouts_and_bare_hosts
 def test_hosts_are_normalised() -> None:
     assert normalize_host(" http://127.0.0.1:5081/ ") == "http://127.0.0.1:5081"
     assert normalize_host("idx.pinecone.io") == "https://idx.pinecone.io"
-    with pytest.raises(PineconeInvalidRequest, match="empty"):
-        normalize_host("  ")
-    with pytest.raises(PineconeInvalidRequest, match="scheme"):
-        normalize_host("ftp://idx")
+    assert normalize_host("http://127.0.0.1:5081/data/idx/") == "http://127.0.0.1:5081/data/idx"
+    for bad in ("  ", "https://", "ftp://idx", "idx:70000", "http://exa mple"):
+        with pytest.raises(PineconeInvalidRequest, match="index host"):
+            normalize_host(bad)
 
 
 # --- the API key never leaks ------------------------------------------------------------------------------
