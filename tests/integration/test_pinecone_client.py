@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from functions.errors import (
@@ -18,6 +19,8 @@ from functions.models.imports import ErrorMode
 from tests.fixtures.scripted_server import Reply, ScriptedServer
 
 KEY = "pcsk_integration_SECRET_42"
+SLOW_READ = httpx.Timeout(5.0, read=1.0)
+"""Read timeout for tests where one answer is delayed past it (1.5 s) and the next must arrive in time (loaded CI)."""
 
 
 class Sleeps:
@@ -252,7 +255,9 @@ def test_read_timeout_is_retried_then_pinecone_unavailable(
     scripted_server.script("GET", "/bulk/imports/1", *[Reply(delay_s=0.6)] * 3)
     policy = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, sleep=sleeps)
 
-    pc = PineconeClient(host=scripted_server.url, api_key=KEY, timeout=0.2, retry=policy)
+    pc = PineconeClient(
+        host=scripted_server.url, api_key=KEY, timeout=httpx.Timeout(5.0, read=0.3), retry=policy
+    )
     with pc, pytest.raises(PineconeUnavailable) as info:
         pc.describe_import("1")
 
@@ -263,10 +268,10 @@ def test_read_timeout_is_retried_then_pinecone_unavailable(
 
 def test_a_timeout_then_success_recovers(scripted_server: ScriptedServer, sleeps: Sleeps) -> None:
     stored = scripted_server.add_import("s3://drops/imports/d1/")
-    scripted_server.script("GET", f"/bulk/imports/{stored.id}", Reply(delay_s=0.6))
+    scripted_server.script("GET", f"/bulk/imports/{stored.id}", Reply(delay_s=1.5))
     policy = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, sleep=sleeps)
 
-    with PineconeClient(host=scripted_server.url, api_key=KEY, timeout=0.2, retry=policy) as pc:
+    with PineconeClient(host=scripted_server.url, api_key=KEY, timeout=SLOW_READ, retry=policy) as pc:
         assert pc.describe_import(stored.id).id == stored.id
     assert len(sleeps.waits) == 1
 
@@ -305,10 +310,10 @@ def test_start_accepted_then_connection_dropped_returns_the_existing_import(
 def test_start_accepted_then_read_timeout_returns_the_existing_import(
     scripted_server: ScriptedServer,
 ) -> None:
-    scripted_server.script("POST", "/bulk/imports", Reply(200, {"id": "late"}, delay_s=0.6, apply=True))
+    scripted_server.script("POST", "/bulk/imports", Reply(200, {"id": "late"}, delay_s=1.5, apply=True))
     policy = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02)
 
-    with PineconeClient(host=scripted_server.url, api_key=KEY, timeout=0.2, retry=policy) as pc:
+    with PineconeClient(host=scripted_server.url, api_key=KEY, timeout=SLOW_READ, retry=policy) as pc:
         started = pc.start_import("s3://drops/imports/d1/", error_mode=ErrorMode.ABORT)
 
     assert list(scripted_server.imports) == [started.id]
