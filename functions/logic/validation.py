@@ -813,15 +813,16 @@ def _check_dense(
             findings.add(
                 "row.dimension_too_large", row, "values", f"{length} values (max {MAX_DENSE_DIMENSION})"
             )
-        if lengths_seen and length not in lengths_seen:
-            first_length, (first_key, first_row) = next(iter(lengths_seen.items()))
+        if not lengths_seen:
+            lengths_seen[length] = (key, row)  # the first dense vector sets the reference length
+        first_length, (first_key, first_row) = next(iter(lengths_seen.items()))
+        if length != first_length:
             findings.add(
                 "row.inconsistent_dimension",
                 row,
                 "values",
                 f"{length} values, but {first_key} row {first_row} has {first_length}",
             )
-        lengths_seen.setdefault(length, (key, row))
 
 
 def _check_sparse(
