@@ -185,8 +185,11 @@ def render_report(report: ValidationReport, console: Console = out) -> None:
         for problem in report.problems:
             by_file.setdefault(problem.file or "(drop)", []).append(problem)
         table = Table(title="Problems", title_justify="left", show_edge=False, expand=False)
-        for col in ("file", "severity", "code", "where", "message / what to do"):
-            table.add_column(col, overflow="fold")
+        table.add_column("file", no_wrap=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("code", no_wrap=True)
+        table.add_column("where", no_wrap=True)
+        table.add_column("message / what to do", overflow="fold", min_width=30)
         for file, problems in by_file.items():
             for i, p in enumerate(problems):
                 where = ", ".join(
