@@ -9,7 +9,7 @@ from functions.errors import AutoImportError
 from functions.logic import messages, remediation
 from functions.logic.ports import Ledger, Notifier, PineconeApi
 from functions.models.handle import Action, ImportHandle, LedgerState, Outcome
-from functions.models.imports import ImportStatus, IndexStats
+from functions.models.imports import ErrorMode, ImportStatus, IndexStats
 from functions.models.notification import NamespaceCount, Notification, Reconciliation
 from functions.observability import logger
 
@@ -41,16 +41,22 @@ def reconcile(
     expected_namespaces: Mapping[str, int],
     records_imported: int | None,
     stats: IndexStats | None,
+    error_mode: ErrorMode = ErrorMode.ABORT,
 ) -> tuple[Reconciliation, list[str]]:
     """Expected rows (validation) vs recordsImported (Pinecone) vs per-namespace vector counts (the index)."""
     warnings: list[str] = []
     skipped = None
     if expected_rows is not None and records_imported is not None:
         skipped = max(0, expected_rows - records_imported)
-        if skipped:
+        if skipped and error_mode is ErrorMode.CONTINUE:
             warnings.append(
                 f"{skipped:,} of {expected_rows:,} rows were not imported: with errorMode continue Pinecone "
                 "skips invalid rows and duplicate vectors without reporting them."
+            )
+        elif skipped:
+            warnings.append(
+                f"{skipped:,} of {expected_rows:,} rows were not imported although errorMode is abort; compare "
+                "the drop's row counts (the manifest) with the files that were uploaded."
             )
     namespaces: list[NamespaceCount] = []
     index_rows = None
@@ -121,6 +127,8 @@ def build_notification(
             if not info
             else None
         )
+        if error and handle.failed_state:
+            error = f"{handle.failed_state} failed: {error}"
         fix = remediation.for_pipeline_error(error_type)
         hint = fix.hint if fix else None
     else:
@@ -143,6 +151,7 @@ def build_notification(
         expected_namespaces=handle.expected_namespaces,
         records_imported=handle.records_imported,
         stats=stats,
+        error_mode=handle.error_mode,
     )
     problem_lines = [messages.redact(p, secrets) for p in problems][:MAX_PROBLEMS_IN_MESSAGE]
     notification = Notification(

@@ -23,6 +23,8 @@ from functions.settings import PollPolicy
 INDEXING_WAIT_S = 120
 """Steady pace while Pinecone indexes (InProgress at 100 %), before clamping to the policy."""
 MAX_ATTEMPTS_CAP = 100_000
+ETA_CAP_S = 30 * 24 * 3600
+"""A tiny first progress value extrapolates to absurd ETAs; report at most 30 days."""
 
 
 def max_attempts(policy: PollPolicy, scale: float = 1.0) -> int:
@@ -49,7 +51,7 @@ def estimate_eta(percent: float | None, elapsed_s: float) -> int | None:
         return None
     if percent >= 100:
         return 0
-    return round((100.0 - percent) * elapsed_s / percent)
+    return round(min(ETA_CAP_S, (100.0 - percent) * elapsed_s / percent))
 
 
 def _clamp(value: float, low: float, high: float) -> float:
