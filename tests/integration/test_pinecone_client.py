@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +18,7 @@ from functions.errors import (
 from functions.integrations.pinecone import USER_AGENT, PineconeClient
 from functions.integrations.retry import RetryPolicy
 from functions.models.imports import ErrorMode
+from local.emulator.server import EmulatorServer
 from tests.fixtures.scripted_server import Reply, ScriptedServer
 
 KEY = "pcsk_integration_SECRET_42"
@@ -371,3 +374,56 @@ def test_401_plain_text_is_unauthorized_without_retry(
     assert len(scripted_server.requests) == 1
     assert sleeps.waits == []
     assert scripted_server.imports == {}
+
+
+# --- against the project's Pinecone emulator (local/emulator) -------------------------------------------------
+
+EMULATOR_KEY = "pcsk_emulator_SECRET_7"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(api_key=EMULATOR_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def emulated_client(emulator: EmulatorServer) -> Iterator[PineconeClient]:
+    name = f"idx-{uuid.uuid4().hex[:8]}"  # a fresh index per test: imports are per index
+    host = emulator.create_index(name, dimension=8)
+    policy = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05, sleep=Sleeps())
+    with PineconeClient(host=host, api_key=EMULATOR_KEY, api_version="2026-07", retry=policy) as pc:
+        yield pc
+
+
+def test_emulator_round_trip(emulated_client: PineconeClient) -> None:
+    started = emulated_client.start_import("s3://drops/imports/d1/", error_mode=ErrorMode.CONTINUE)
+
+    described = emulated_client.describe_import(started.id)
+    assert (described.id, described.uri) == (started.id, "s3://drops/imports/d1/")
+    assert [m.id for m in emulated_client.list_imports()] == [started.id]
+    emulated_client.cancel_import(started.id)
+    assert emulated_client.describe_import(started.id).status in ("Cancelled", "Failed", "Completed")
+    stats = emulated_client.describe_index_stats()
+    assert (stats.dimension, stats.vector_type) == (8, "dense")
+
+
+def test_emulator_accept_then_500_on_start_leaves_exactly_one_import(
+    emulator: EmulatorServer, emulated_client: PineconeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.inject(operation="start_import", action="accept_then_error", status=500, times=1)
+
+    with caplog.at_level(logging.INFO, logger="functions.integrations.pinecone"):
+        started = emulated_client.start_import("s3://drops/imports/d2/", error_mode=ErrorMode.ABORT)
+
+    assert [m.id for m in emulated_client.list_imports()] == [started.id]
+    assert any("HTTP 500" in r.getMessage() for r in caplog.records)  # the fault really fired
+    assert any("reusing import" in r.getMessage() for r in caplog.records)
+
+
+def test_emulator_wrong_key_is_unauthorized(emulator: EmulatorServer) -> None:
+    host = emulator.create_index(f"idx-{uuid.uuid4().hex[:8]}", dimension=8)
+    pc = PineconeClient(host=host, api_key="pcsk_wrong_key_0")
+    with pc, pytest.raises(PineconeUnauthorized) as info:
+        pc.describe_index_stats()
+    assert info.value.status_code == 401
