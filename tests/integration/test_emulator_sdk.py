@@ -11,7 +11,6 @@ from pinecone.errors import NotFoundError, UnauthorizedError
 
 from local.emulator.server import EmulatorServer
 from tests.fixtures.emulator import (
-    API_KEY,
     dense_table,
     parquet_bytes,
     unit_vector,
@@ -25,8 +24,8 @@ DIM = 8
 
 
 @pytest.fixture
-def pc(emulator: EmulatorServer) -> Pinecone:
-    return Pinecone(api_key=API_KEY, host=emulator.url)
+def pc(emulator: EmulatorServer, emulator_pinecone: Pinecone) -> Pinecone:
+    return emulator_pinecone
 
 
 def _create(pc: Pinecone, name: str, metric: str = "cosine") -> None:
@@ -121,7 +120,9 @@ def test_list_imports_pages_newest_first(pc: Pinecone, emulator: EmulatorServer,
     assert [int(i) for i in ids] == sorted(int(i) for i in ids)
 
 
-def test_cancel_running_import_keeps_status_cancelled(pc: Pinecone, emulator: EmulatorServer, tmp_path: Path) -> None:
+def test_cancel_running_import_keeps_status_cancelled(
+    pc: Pinecone, emulator: EmulatorServer, tmp_path: Path
+) -> None:
     _create(pc, "cancel")
     index = pc.Index(host=emulator.index_host("cancel"))
     emulator.state.clock.pause()  # the import stays Pending until we say so
@@ -150,7 +151,9 @@ def test_unknown_import_and_wrong_key_raise_the_sdk_errors(pc: Pinecone, emulato
         stranger.list_imports_paginated()
 
 
-def test_upsert_then_import_into_same_namespace_fails(pc: Pinecone, emulator: EmulatorServer, tmp_path: Path) -> None:
+def test_upsert_then_import_into_same_namespace_fails(
+    pc: Pinecone, emulator: EmulatorServer, tmp_path: Path
+) -> None:
     _create(pc, "pre")
     index = pc.Index(host=emulator.index_host("pre"))
     index.upsert(vectors=[("x", unit_vector(0, DIM), {"k": "v"})], namespace="taken")
@@ -162,4 +165,6 @@ def test_upsert_then_import_into_same_namespace_fails(pc: Pinecone, emulator: Em
     assert final.error == (
         'User error: The namespace "taken" already exists. Imports are only allowed into nonexistent namespaces.'
     )
-    assert json.loads(json.dumps(index.fetch(ids=["x"], namespace="taken").vectors["x"].metadata)) == {"k": "v"}
+    assert json.loads(json.dumps(index.fetch(ids=["x"], namespace="taken").vectors["x"].metadata)) == {
+        "k": "v"
+    }
