@@ -19,6 +19,7 @@ from functions.integrations.pinecone import USER_AGENT, PineconeClient
 from functions.integrations.retry import RetryPolicy
 from functions.models.imports import ErrorMode
 from local.emulator.server import EmulatorServer
+from tests.fixtures.emulator import API_KEY as EMULATOR_KEY
 from tests.fixtures.scripted_server import Reply, ScriptedServer
 
 KEY = "pcsk_integration_SECRET_42"
@@ -376,21 +377,12 @@ def test_401_plain_text_is_unauthorized_without_retry(
     assert scripted_server.imports == {}
 
 
-# --- against the project's Pinecone emulator (local/emulator) -------------------------------------------------
-
-EMULATOR_KEY = "pcsk_emulator_SECRET_7"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(api_key=EMULATOR_KEY) as server:
-        yield server
+# --- against the project's Pinecone emulator (local/emulator; fixture ``emulator`` from tests/fixtures/emulator.py) ---
 
 
 @pytest.fixture
 def emulated_client(emulator: EmulatorServer) -> Iterator[PineconeClient]:
-    name = f"idx-{uuid.uuid4().hex[:8]}"  # a fresh index per test: imports are per index
-    host = emulator.create_index(name, dimension=8)
+    host = emulator.create_index(f"idx-{uuid.uuid4().hex[:8]}", dimension=8)
     policy = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05, sleep=Sleeps())
     with PineconeClient(host=host, api_key=EMULATOR_KEY, api_version="2026-07", retry=policy) as pc:
         yield pc
