@@ -13,5 +13,8 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 pytest_plugins = [
     "tests.fixtures.moto",
     "tests.fixtures.emulator",
+    "tests.fixtures.drops",
+    "tests.fixtures.local_aws",
     "tests.fixtures.scripted_server",
+    "tests.fixtures.pipeline_aws",
 ]
