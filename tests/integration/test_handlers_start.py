@@ -7,30 +7,17 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from functions.handlers import start_import
 from functions.integrations.aws import DynamoLedger
 from functions.logic.drop import make_drop
-from tests.fixtures.drops import DropBuilder, good_rows
 from tests.fixtures.events import load_event, object_created
-from tests.fixtures.pipeline_aws import API_KEY, ROUTE, ROUTE_PREFIX, Pipeline
+from tests.fixtures.pipeline_aws import API_KEY, ROUTE, Pipeline
 from tests.fixtures.scripted_server import Reply
 
-
-def upload_drop(
-    pipeline: Pipeline, tmp_path: Path, *, dim: int = 8, name: str | None = None
-) -> dict[str, Any]:
-    """A valid two-namespace drop (15 rows) under the route prefix, marker last; returns the marker's event."""
-    name = name or f"drop-{os.urandom(3).hex()}"
-    builder = DropBuilder(tmp_path / name)
-    builder.add("shoes/part-0.parquet", good_rows(10, dim=dim))
-    builder.add("hats/part-0.parquet", good_rows(5, dim=dim, start=100))
-    builder.upload(pipeline.client("s3"), pipeline.bucket, ROUTE_PREFIX + name)
-    marker = pipeline.upload(f"{ROUTE_PREFIX}{name}/_SUCCESS")
-    return object_created(bucket=pipeline.bucket, key=f"{ROUTE_PREFIX}{name}/_SUCCESS", etag=marker["etag"])
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 
 
 def starts(pipeline: Pipeline) -> int:
@@ -41,7 +28,7 @@ def test_a_valid_drop_starts_exactly_one_import_even_when_the_event_comes_twice(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
     # Given a valid drop whose marker event is delivered twice
-    event = upload_drop(pipeline, tmp_path)
+    event = pipeline.upload_valid_drop(tmp_path)
     # When start_import handles it twice
     first = start_import.handler(event, pipeline.context)
     again = start_import.handler(dict(event, id="another-delivery"), pipeline.context)
@@ -76,7 +63,7 @@ def test_without_the_idempotency_table_the_ledger_still_prevents_a_second_import
     from functions.handlers import _deps
 
     _deps.reset()
-    event = upload_drop(pipeline, tmp_path)
+    event = pipeline.upload_valid_drop(tmp_path)
     first = start_import.handler(event, pipeline.context)
     second = start_import.handler(event, pipeline.context)
     assert (first["outcome"], second["outcome"]) == ("Started", "AlreadyHandled")
@@ -84,7 +71,7 @@ def test_without_the_idempotency_table_the_ledger_still_prevents_a_second_import
 
 
 def test_a_new_marker_on_the_same_folder_is_a_new_drop(pipeline: Pipeline, tmp_path: Path) -> None:
-    event = upload_drop(pipeline, tmp_path, name="same-folder")
+    event = pipeline.upload_valid_drop(tmp_path, name="same-folder")
     first = start_import.handler(event, pipeline.context)
     again = object_created(bucket=pipeline.bucket, key=event["detail"]["object"]["key"], etag="0" * 32)
     second = start_import.handler(again, pipeline.context)
@@ -97,7 +84,7 @@ def test_a_crash_before_start_execution_resumes_without_a_second_import(
     from functions.errors import AwsRequestFailed
     from functions.handlers import _deps
 
-    event = upload_drop(pipeline, tmp_path)
+    event = pipeline.upload_valid_drop(tmp_path)
     # Given StartExecution fails once after Pinecone accepted the import (state machine not there)
     monkeypatch.setenv("AUTOIMPORT_STATE_MACHINE_ARN", pipeline.state_machine_arn + "-missing")
     _deps.reset()
@@ -117,7 +104,7 @@ def test_a_crash_before_start_execution_resumes_without_a_second_import(
 def test_a_crash_between_start_and_ledger_write_finds_the_import_by_uri(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    event = upload_drop(pipeline, tmp_path)
+    event = pipeline.upload_valid_drop(tmp_path)
     detail = event["detail"]
     prefix = detail["object"]["key"].rsplit("/", 1)[0] + "/"
     drop = make_drop(
@@ -141,7 +128,7 @@ def test_a_crash_between_start_and_ledger_write_finds_the_import_by_uri(
 
 
 def test_an_ambiguous_start_failure_does_not_start_twice(pipeline: Pipeline, tmp_path: Path) -> None:
-    event = upload_drop(pipeline, tmp_path)
+    event = pipeline.upload_valid_drop(tmp_path)
     # Pinecone accepts the import, then answers 503
     pipeline.pinecone.script(
         "POST", "/bulk/imports", Reply(503, {"code": 14, "message": "unavailable"}, apply=True)
@@ -155,7 +142,7 @@ def test_an_invalid_drop_writes_its_report_and_publishes_rejected_without_starti
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
     # Given a drop whose vectors do not match the index dimension (8)
-    event = upload_drop(pipeline, tmp_path, dim=5)
+    event = pipeline.upload_valid_drop(tmp_path, dim=5)
     # When start_import handles its marker
     result = start_import.handler(event, pipeline.context)
     # Then nothing was started, the report sits next to the marker, and Rejected was published once
@@ -217,7 +204,7 @@ def test_the_api_key_can_come_from_secrets_manager(
     monkeypatch.delenv("PINECONE_API_KEY")
     monkeypatch.setenv("PINECONE_API_KEY_SECRET_ID", secret["ARN"])
     _deps.reset()
-    result = start_import.handler(upload_drop(pipeline, tmp_path), pipeline.context)
+    result = start_import.handler(pipeline.upload_valid_drop(tmp_path), pipeline.context)
     assert result["outcome"] == "Started"
     assert (
         pipeline.pinecone.requests_to("POST", "/bulk/imports")[0].headers["api-key"] == "pcsk_from_the_secret"
