@@ -39,8 +39,13 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+def _stdout() -> Console:
+    """A console per use, so width and colour follow the environment of the current run."""
+    return Console(highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
 
 
 class _State:
@@ -58,9 +63,9 @@ def _root(
 
 
 def _fail(message: str, *, hint: str | None = None, code: int = EXIT_ERROR) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    _stderr().print(f"[bold red]error:[/] {message}", soft_wrap=True)
     if hint:
-        err.print(f"[dim]hint:[/] {hint}", soft_wrap=True)
+        _stderr().print(f"[dim]hint:[/] {hint}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -73,14 +78,14 @@ def _user_errors() -> Iterator[None]:
         raise
     except AutoImportError as exc:
         if _state.debug:
-            err.print_exception()
+            _stderr().print_exception()
         suffix = " (transient: try again shortly)" if isinstance(exc, RetryableError) else ""
         _fail(f"{exc.message}{suffix}", hint=exc.hint)
     except KeyboardInterrupt:
         _fail("interrupted", code=130)
     except Exception as exc:
         if _state.debug:
-            err.print_exception()
+            _stderr().print_exception()
         _fail(f"unexpected {type(exc).__name__}: {exc}", hint="run again with --debug for the traceback")
 
 
@@ -157,15 +162,16 @@ def _run_validation(
 
     index = client.describe_index_stats() if client is not None else None
     storage = open_storage(uri, endpoint_url=endpoint_url)
-    with err.status(f"validating {uri} …", spinner="dots"):
+    with _stderr().status(f"validating {uri} …", spinner="dots"):
         return validate_drop(uri, storage=storage, options=options, index=index, dimension=dimension)
 
 
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
 
-def render_report(report: ValidationReport, console: Console = out) -> None:
+def render_report(report: ValidationReport, console: Console | None = None) -> None:
     """Human output: a summary of namespaces, then the problems grouped by file."""
+    console = console or _stdout()
     verdict = "[bold green]VALID[/]" if report.valid else "[bold red]INVALID[/]"
     console.print(f"{verdict}  {report.uri}")
     ns_table = Table(title="Namespaces", title_justify="left", show_edge=False)
@@ -294,7 +300,7 @@ def start(
                 uri, endpoint_url=endpoint_url, options=ValidationOptions(), client=client, dimension=None
             )
             if not report.valid:
-                render_report(report, console=err)
+                render_report(report, console=_stderr())
                 _fail(
                     f"not starting: the drop has {len(report.errors)} error(s)",
                     hint="fix them, or pass --no-validate to import anyway",
@@ -304,7 +310,7 @@ def start(
     if as_json:
         _print_json({"id": started.id, "uri": uri, "errorMode": error_mode.value})
     else:
-        out.print(f"started import [bold]{started.id}[/] of {uri} (errorMode={error_mode.value})")
+        _stdout().print(f"started import [bold]{started.id}[/] of {uri} (errorMode={error_mode.value})")
     if watch_after:
         _watch(client, started.id, interval=15.0, timeout=None)
 
@@ -337,8 +343,8 @@ def list_(
         table.add_column(col, overflow="fold")
     for model in imports:
         table.add_row(*_import_row(model))
-    out.print(table)
-    out.print(f"{len(imports)} import(s)")
+    _stdout().print(table)
+    _stdout().print(f"{len(imports)} import(s)")
 
 
 @app.command()
@@ -356,7 +362,7 @@ def describe(
         _print_json(model.to_wire())
         return
     for key, value in model.to_wire().items():
-        out.print(f"[bold]{key:>17}[/]  {value}")
+        _stdout().print(f"[bold]{key:>17}[/]  {value}")
 
 
 @app.command()
@@ -371,7 +377,7 @@ def cancel(
         client = _client(index_host, api_key, api_version)
         client.cancel_import(import_id)
         model = client.describe_import(import_id)
-    out.print(f"import {model.id}: {model.status}")
+    _stdout().print(f"import {model.id}: {model.status}")
 
 
 def estimate_eta_s(first: tuple[float, float] | None, latest: tuple[float, float]) -> float | None:
@@ -407,7 +413,7 @@ def _watch(
         TextColumn("{task.fields[records]} records"),
         TextColumn("ETA {task.fields[eta]}"),
         TimeElapsedColumn(),
-        console=err,
+        console=_stderr(),
         transient=False,
     ) as progress:
         task = progress.add_task("import", total=100.0, status="…", records="-", eta="-")
@@ -441,12 +447,12 @@ def _watch(
                 sleep(interval)
     assert model is not None
     if model.status == ImportStatus.COMPLETED:
-        out.print(f"[bold green]Completed[/]: {model.records_imported or 0:,} records imported ({model.id})")
+        _stdout().print(f"[bold green]Completed[/]: {model.records_imported or 0:,} records imported ({model.id})")
         raise typer.Exit(EXIT_OK)
     message = f"[bold red]{model.status}[/]: import {model.id}"
     if model.error:
         message += f": {model.error}"
-    out.print(message, soft_wrap=True)
+    _stdout().print(message, soft_wrap=True)
     raise typer.Exit(EXIT_INVALID)
 
 

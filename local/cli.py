@@ -8,7 +8,7 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add the offline commands to the operator CLI (only those whose modules are present)."""
     try:
-        from local.emulator.cli import emulator_command
+        from local.emulator.cli import main as emulator_command
     except ImportError:
         pass
     else:
