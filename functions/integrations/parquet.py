@@ -306,7 +306,13 @@ def _sample(
     if batch is None:
         result.sample = []
         return
-    result.sample = batch.slice(0, sample_rows).to_pylist()
+    try:
+        result.sample = batch.slice(0, sample_rows).to_pylist()
+    except (
+        ValueError,
+        pa.ArrowException,
+    ) as exc:  # e.g. UnicodeDecodeError: a string column holds invalid UTF-8
+        result.data_error = f"the first rows could not be converted: {_short(exc)}"
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

@@ -193,3 +193,13 @@ def test_sparse_only_file_is_valid_for_a_sparse_index(drop: DropBuilder) -> None
     report = validate(drop, index=IndexStats(vector_type="sparse"))
     assert report.problems == [], report.problems
     assert "schema.missing_column" not in codes(report)
+
+
+def test_undecodable_rows_are_corrupt_data(drop: DropBuilder) -> None:
+    bad_ids = pa.array([b"ok", b"\xff\xfe"], pa.binary()).view(
+        pa.string()
+    )  # invalid UTF-8 in a string column
+    drop.add("ns/f.parquet", table({"id": bad_ids, "values": VALUES}))
+    problem = one(validate(drop), "file.corrupt_data")
+    assert problem.file == "ns/f.parquet"
+    assert "converted" in problem.message
