@@ -13,7 +13,6 @@ import logging
 import re
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -258,9 +257,8 @@ def create_app(state: EmulatorState) -> FastAPI:
             "control plane for the official SDK, and /_emulator admin endpoints (faults, time, reset)."
         ),
     )
-    recent: deque[dict[str, Any]] = deque(maxlen=2000)
+    recent = state.requests
     app.state.emulator = state
-    app.state.requests = recent
 
     def host_for(request: Request, name: str) -> str:
         return f"{str(request.base_url).rstrip('/')}{DATA_PREFIX}/{name}"
@@ -544,7 +542,6 @@ def create_app(state: EmulatorState) -> FastAPI:
     @app.post("/_emulator/reset", tags=["admin"])
     def reset(drop_indexes: bool = False) -> dict[str, Any]:
         state.reset(drop_indexes=drop_indexes)
-        recent.clear()
         return {"reset": True}
 
     @app.get("/_emulator/time", tags=["admin"])

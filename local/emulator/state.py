@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,9 @@ class EmulatorState:
         self.imports: dict[str, dict[str, ImportJob]] = {}
         self._ids = itertools.count(1)
         self._workers: list[threading.Thread] = []
+        self.requests: deque[dict[str, Any]] = deque(
+            maxlen=2000
+        )  # recent requests, for tests and the admin API
         self.source_factory: Callable[[str, S3Settings], FileSource] = open_source
 
     # -- indexes -------------------------------------------------------------------------------------------
@@ -130,6 +134,7 @@ class EmulatorState:
             for index in self.indexes.values():
                 index.namespaces.clear()
             self.faults.clear()
+            self.requests.clear()
 
     def shutdown(self) -> None:
         with self.lock:
@@ -222,8 +227,9 @@ class EmulatorState:
         source = self._open(job)
         plan = self._plan(job, source, index)
         job.validation_ran = True
+        # The schedule hangs off the start time (not off "now"), so emulated time moved by hand lands exactly.
         per_file = PROCESSING_SECONDS / len(plan)
-        began = self.clock.now()
+        began = start + PENDING_SECONDS
         seen: dict[str, dict[tuple[Any, ...], str]] = {}
         accepted_per_namespace: dict[str, int] = {}
         for position, (namespace, relative) in enumerate(plan, start=1):
@@ -244,7 +250,7 @@ class EmulatorState:
                     f"User error: No vectors added, all rows were skipped for namespace: {namespace}"
                 )
         # Indexing: InProgress at 100% until the records would be queryable in Pinecone.
-        if not self.clock.wait_until(self.clock.now() + INDEXING_SECONDS, job.stop):
+        if not self.clock.wait_until(began + PROCESSING_SECONDS + INDEXING_SECONDS, job.stop):
             return
         self._finish(job, "Completed")
 
