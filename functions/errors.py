@@ -23,7 +23,11 @@ class AutoImportError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe description, suitable for a notification (never a traceback)."""
-        out: dict[str, Any] = {"error": type(self).__name__, "message": self.message, "retryable": self.retryable}
+        out: dict[str, Any] = {
+            "error": type(self).__name__,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
         if self.hint:
             out["hint"] = self.hint
         return out

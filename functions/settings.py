@@ -7,6 +7,7 @@ an import at 3 a.m. Nothing else in ``functions/`` reads ``os.environ``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Mapping
@@ -108,7 +109,9 @@ class Settings(BaseModel):
     @classmethod
     def _version(cls, value: str) -> str:
         if value not in SUPPORTED_API_VERSIONS:
-            raise ValueError(f"api_version {value!r} has no bulk import; use one of {', '.join(SUPPORTED_API_VERSIONS)}")
+            raise ValueError(
+                f"api_version {value!r} has no bulk import; use one of {', '.join(SUPPORTED_API_VERSIONS)}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -117,7 +120,7 @@ class Settings(BaseModel):
         if len(names) != len(set(names)):
             raise ValueError("route names must be unique")
         prefixes = sorted(r.prefix for r in self.routes)
-        for a, b in zip(prefixes, prefixes[1:], strict=False):
+        for a, b in itertools.pairwise(prefixes):
             if b.startswith(a):
                 raise ValueError(f"route prefixes overlap: {a!r} contains {b!r}; make them disjoint")
         return self
