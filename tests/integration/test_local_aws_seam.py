@@ -1,0 +1,169 @@
+"""The seams local AWS installs in moto, checked directly (fails loudly if a moto upgrade moves them)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import moto
+import pytest
+
+from local.aws import event_targets, lambda_runtime
+from local.aws.runtime import LocalAws
+
+HANDLERS = "tests.fixtures.lambda_handlers"
+
+
+def test_moto_is_the_pinned_version_and_the_seams_exist() -> None:
+    assert moto.__version__ == lambda_runtime.PINNED_MOTO_VERSION
+    backend_class = lambda_runtime.check_seam()
+    assert backend_class.__name__ == "LambdaSimpleBackend"
+    assert callable(event_targets.check_seam().send_to_targets)
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    assert callable(StepFunctionsParserBackend.start_execution)
+
+
+def _eventually(probe: Callable[[], Any], what: str, aws: LocalAws, timeout_s: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"{what} did not happen within {timeout_s:.0f} s; server log:\n{aws.log_tail()}")
+
+
+def _create_function(aws: LocalAws, handler: str, env: dict[str, str] | None = None) -> str:
+    lam = aws.client("lambda")
+    role = aws.client("iam").create_role(RoleName=f"r-{os.urandom(4).hex()}", AssumeRolePolicyDocument="{}")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    name = f"fn-{os.urandom(4).hex()}"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role["Role"]["Arn"],
+        Handler=f"{HANDLERS}.{handler}",
+        Code={"ZipFile": buffer.getvalue()},
+        Environment={"Variables": env or {}},
+    )
+    return str(lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+
+
+def _bucket(aws: LocalAws) -> str:
+    name = f"seam-{os.urandom(4).hex()}"
+    aws.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def test_invoking_a_function_runs_our_handler_not_moto_echo(local_aws: LocalAws) -> None:
+    arn = _create_function(local_aws, "echo", {"GREETING": "hi"})
+
+    response = local_aws.client("lambda").invoke(FunctionName=arn, Payload=b'{"x": 1}')
+
+    body = json.loads(response["Payload"].read())
+    assert body["event"] == {"x": 1}
+    assert body["greeting"] == "hi"
+
+
+def test_put_events_delivers_to_a_lambda_target(local_aws: LocalAws) -> None:
+    bucket = _bucket(local_aws)
+    arn = _create_function(local_aws, "record_event", {"RECORD_BUCKET": bucket})
+    events = local_aws.client("events")
+    rule = f"rule-{os.urandom(4).hex()}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [rule]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": arn}])
+
+    result = events.put_events(Entries=[{"Source": rule, "DetailType": "Test", "Detail": '{"n": 7}'}])
+
+    assert result["FailedEntryCount"] == 0
+    event_id = result["Entries"][0]["EventId"]
+    s3 = local_aws.client("s3")
+
+    def recorded() -> dict[str, Any] | None:
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix="received/").get("Contents", [])
+        if not listing:
+            return None
+        return json.loads(s3.get_object(Bucket=bucket, Key=listing[0]["Key"])["Body"].read())
+
+    event = _eventually(recorded, "delivery to the Lambda target", local_aws)
+    assert event["id"] == event_id
+    assert event["detail"] == {"n": 7}
+
+
+def test_undeliverable_events_go_to_the_target_dead_letter_queue(local_aws: LocalAws) -> None:
+    sqs = local_aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"dlq-{os.urandom(4).hex()}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = local_aws.client("events")
+    rule = f"rule-{os.urandom(4).hex()}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [rule]}))
+    missing = "arn:aws:lambda:us-east-1:123456789012:function:does-not-exist"
+    events.put_targets(
+        Rule=rule,
+        Targets=[
+            {
+                "Id": "gone",
+                "Arn": missing,
+                "RetryPolicy": {"MaximumRetryAttempts": 1},
+                "DeadLetterConfig": {"Arn": queue_arn},
+            }
+        ],
+    )
+
+    events.put_events(Entries=[{"Source": rule, "DetailType": "Test", "Detail": "{}"}])
+
+    def dead_lettered() -> list[dict[str, Any]]:
+        return sqs.receive_message(QueueUrl=queue_url, MessageAttributeNames=["All"], WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+
+    messages = _eventually(dead_lettered, "dead-lettering", local_aws)
+    attributes = {k: v["StringValue"] for k, v in messages[0]["MessageAttributes"].items()}
+    assert attributes["TARGET_ARN"] == missing
+    assert attributes["ERROR_CODE"] == "ResourceNotFoundException"
+    assert json.loads(messages[0]["Body"])["source"] == rule
+
+
+def test_failed_async_invocations_are_retried_then_sent_on_failure(local_aws: LocalAws) -> None:
+    bucket = _bucket(local_aws)
+    sqs = local_aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"fn-dlq-{os.urandom(4).hex()}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    arn = _create_function(local_aws, "counter", {"COUNTER_BUCKET": bucket})
+    lam = local_aws.client("lambda")
+    lam.put_function_event_invoke_config(
+        FunctionName=arn,
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    events = local_aws.client("events")
+    rule = f"rule-{os.urandom(4).hex()}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [rule]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": arn, "InputPath": "$.detail"}])
+
+    events.put_events(
+        Entries=[{"Source": rule, "DetailType": "Test", "Detail": json.dumps({"name": "c", "fail_times": 5})}]
+    )
+
+    def dead_lettered() -> list[dict[str, Any]]:
+        return sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+
+    messages = _eventually(dead_lettered, "the function's on-failure destination", local_aws)
+    record = json.loads(messages[0]["Body"])
+    assert record["requestPayload"] == {"name": "c", "fail_times": 5}
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorType"] == "FlakyUpstream"
+    calls = local_aws.client("s3").get_object(Bucket=bucket, Key="counters/c")["Body"].read()
+    assert calls == b"2"  # the first attempt and one retry (MaximumRetryAttempts=1)
