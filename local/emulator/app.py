@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from local.emulator.faults import Fault, FaultRule
 from local.emulator.source import is_supported_uri
@@ -332,6 +333,11 @@ def create_app(state: EmulatorState) -> FastAPI:
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> Response:
         return error_for(request.url.path, exc.status, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "Not Found" if exc.status_code == 404 else str(exc.detail)
+        return error_for(request.url.path, exc.status_code, f"{message}: {request.method} {request.url.path}")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

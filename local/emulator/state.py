@@ -263,7 +263,7 @@ class EmulatorState:
     def _plan(self, job: ImportJob, source: FileSource, index: Index) -> list[tuple[str, str]]:
         """Check the layout (Pinecone's rules, reference §2.2) and return (namespace, file) in processing order."""
         try:
-            single = job.uri.rstrip("/").endswith(".parquet") or source.is_single_file()
+            single = source.is_single_file()
             files = [] if single else source.list_files()
         except SourceError as exc:
             raise ImportFailed(f"User error: {exc}") from exc
