@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from functions.integrations.storage import LocalStorage
 from functions.logic.validation import CODES, validate_drop
-from functions.models.report import Severity, ValidationOptions
+from functions.models.report import Severity, ValidationOptions, ValidationReport
 from tests.fixtures.drops import DropBuilder, codes, good_rows, one
 
 
-def validate(drop: DropBuilder, **kwargs: object) -> object:
-    return validate_drop(drop.uri, storage=LocalStorage(), **kwargs)  # type: ignore[arg-type]
+def validate(drop: DropBuilder, **kwargs: Any) -> ValidationReport:
+    return validate_drop(drop.uri, storage=LocalStorage(), **kwargs)
 
 
 def test_clean_multi_namespace_drop_is_valid_with_totals(drop: DropBuilder) -> None:

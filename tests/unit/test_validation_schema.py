@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import pytest
 
@@ -12,8 +14,8 @@ from functions.models.report import Severity, ValidationOptions, ValidationRepor
 from tests.fixtures.drops import SPARSE_TYPE, DropBuilder, codes, good_rows, one
 
 
-def validate(drop: DropBuilder, **kwargs: object) -> ValidationReport:
-    return validate_drop(drop.uri, storage=LocalStorage(), **kwargs)  # type: ignore[arg-type]
+def validate(drop: DropBuilder, **kwargs: Any) -> ValidationReport:
+    return validate_drop(drop.uri, storage=LocalStorage(), **kwargs)
 
 
 def table(columns: dict[str, pa.Array]) -> pa.Table:
