@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from functions.errors import ConfigurationError
+from functions.errors import AutoImportError, ConfigurationError
 from functions.integrations import aws
 from functions.integrations.pinecone import PineconeClient
 from functions.integrations.storage import open_storage
@@ -19,6 +19,7 @@ from functions.logic.ports import Ledger, PineconeApi, Validator
 from functions.logic.validation import validate_drop
 from functions.models.handle import DropRef
 from functions.models.imports import IndexStats
+from functions.models.manifest import Manifest, parse_manifest
 from functions.models.report import ValidationOptions, ValidationReport
 from functions.settings import REPORT_FILE_NAME, Route, Settings, get_settings
 
@@ -97,6 +98,19 @@ def validator() -> Validator:
     return validate
 
 
+MANIFEST_MAX_BYTES = 4 * 1024 * 1024
+
+
+def read_manifest(drop: DropRef) -> Manifest | None:
+    """The manifest in the drop's marker; None when there is none or it is unreadable (the validator has
+    already reported an invalid manifest, so this only ever adds the producer's error mode)."""
+    marker_uri = f"s3://{drop.bucket}/{drop.marker_key}"
+    try:
+        return parse_manifest(open_storage(marker_uri).read_object(marker_uri, max_bytes=MANIFEST_MAX_BYTES))
+    except (AutoImportError, ValueError):
+        return None
+
+
 def collaborators(route: Route) -> Collaborators:
     return Collaborators(
         api=pinecone(route.index_host),
@@ -105,6 +119,7 @@ def collaborators(route: Route) -> Collaborators:
         workflow=workflow(),
         notifier=notifier(),
         reports=aws.S3ReportWriter(),
+        manifest=read_manifest,
     )
 
 

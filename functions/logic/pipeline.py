@@ -15,10 +15,18 @@ from datetime import datetime, timedelta
 from functions.logic import polling
 from functions.logic.drop import execution_name, report_key
 from functions.logic.finalize import finalize
-from functions.logic.ports import Ledger, Notifier, PineconeApi, ReportWriter, Validator, Workflow
+from functions.logic.ports import (
+    Ledger,
+    ManifestReader,
+    Notifier,
+    PineconeApi,
+    ReportWriter,
+    Validator,
+    Workflow,
+)
 from functions.logic.routing import RoutedDrop
 from functions.models.handle import Action, DropRef, ImportHandle, LedgerState, Outcome
-from functions.models.imports import ImportModel, ImportStatus, IndexStats
+from functions.models.imports import ErrorMode, ImportModel, ImportStatus, IndexStats
 from functions.models.report import ValidationReport
 from functions.observability import logger
 from functions.settings import REPORT_FILE_NAME, Route, Settings
@@ -51,6 +59,7 @@ class Collaborators:
     workflow: Workflow
     notifier: Notifier
     reports: ReportWriter
+    manifest: ManifestReader | None = None
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -87,6 +96,7 @@ def new_handle(
     now: datetime,
     adopted: bool = False,
     status: str = ImportStatus.PENDING,
+    error_mode: ErrorMode | None = None,
 ) -> ImportHandle:
     return ImportHandle(
         import_id=import_id,
@@ -94,7 +104,7 @@ def new_handle(
         index_name=route.index_name,
         route=route.name,
         drop=drop,
-        error_mode=route.error_mode,
+        error_mode=error_mode or route.error_mode,
         expected_rows=report.totals.rows if report else None,
         expected_namespaces={ns: t.rows for ns, t in report.namespaces.items()} if report else {},
         started_at=now,
@@ -105,6 +115,12 @@ def new_handle(
         action=Action.WAIT,
         adopted=adopted,
     )
+
+
+def error_mode_for(drop: DropRef, route: Route, manifest: ManifestReader | None) -> ErrorMode:
+    """The drop's manifest may override the route's error mode; either way it is always explicit."""
+    found = manifest(drop) if manifest is not None else None
+    return found.error_mode if found is not None and found.error_mode is not None else route.error_mode
 
 
 def problem_lines(report: ValidationReport) -> list[str]:
@@ -188,7 +204,13 @@ def start_drop(
         logger.warning("found an import started by an earlier attempt", extra={"import_id": existing.id})
         report = deps.validate(drop, route, None)
         handle = new_handle(
-            drop=drop, route=route, import_id=existing.id, report=report, settings=settings, now=now
+            drop=drop,
+            route=route,
+            import_id=existing.id,
+            report=report,
+            settings=settings,
+            now=now,
+            error_mode=error_mode_for(drop, route, deps.manifest),
         )
         deps.ledger.record_import(handle, now=now)
         return _hand_over(handle, deps=deps, now=now, resumed=True)
@@ -197,12 +219,20 @@ def start_drop(
     report = deps.validate(drop, route, stats)
     if not report.valid:
         return _reject(routed, drop, report, deps=deps, settings=settings, now=now)
-    response = deps.api.start_import(
-        drop.uri, error_mode=route.error_mode, integration_id=route.integration_id
+    error_mode = error_mode_for(drop, route, deps.manifest)
+    response = deps.api.start_import(drop.uri, error_mode=error_mode, integration_id=route.integration_id)
+    logger.info(
+        "import started",
+        extra={"drop_id": drop.drop_id, "import_id": response.id, "error_mode": error_mode.value},
     )
-    logger.info("import started", extra={"drop_id": drop.drop_id, "import_id": response.id})
     handle = new_handle(
-        drop=drop, route=route, import_id=response.id, report=report, settings=settings, now=now
+        drop=drop,
+        route=route,
+        import_id=response.id,
+        report=report,
+        settings=settings,
+        now=now,
+        error_mode=error_mode,
     )
     deps.ledger.record_import(handle, now=now)
     return _hand_over(handle, deps=deps, now=now, resumed=False)

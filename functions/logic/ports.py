@@ -8,6 +8,7 @@ from typing import Protocol
 
 from functions.models.handle import DropRef, ImportHandle, LedgerRecord, LedgerState, Outcome
 from functions.models.imports import ErrorMode, ImportModel, IndexStats, StartImportResponse
+from functions.models.manifest import Manifest
 from functions.models.notification import OutgoingMessage
 from functions.models.report import ValidationReport
 from functions.settings import Route
@@ -31,6 +32,9 @@ class PineconeApi(Protocol):
 
 PineconeFactory = Callable[[str], PineconeApi]
 """index host → a client for that index."""
+
+ManifestReader = Callable[[DropRef], Manifest | None]
+"""The drop's manifest (JSON in the marker), or None when the marker holds none or it cannot be read."""
 
 Validator = Callable[[DropRef, Route, IndexStats | None], ValidationReport]
 """Validate a drop against the target index (reads footers and a bounded sample); without index stats

@@ -209,3 +209,18 @@ def test_the_api_key_can_come_from_secrets_manager(
     assert (
         pipeline.pinecone.requests_to("POST", "/bulk/imports")[0].headers["api-key"] == "pcsk_from_the_secret"
     )
+
+
+def test_the_manifest_can_choose_the_error_mode(pipeline: Pipeline, tmp_path: Path) -> None:
+    # Given a drop whose marker holds a manifest asking for abort (the route says continue)
+    event = pipeline.upload_valid_drop(tmp_path)
+    key = event["detail"]["object"]["key"]
+    marker = pipeline.upload(key, json.dumps({"error_mode": "abort"}).encode())
+    event = object_created(bucket=pipeline.bucket, key=key, etag=marker["etag"])
+    # When it is handled
+    result = start_import.handler(event, pipeline.context)
+    # Then the import asks Pinecone for abort, and the handle says so
+    assert result["outcome"] == "Started"
+    assert pipeline.pinecone.requests_to("POST", "/bulk/imports")[0].body["errorMode"] == {"onError": "abort"}
+    execution = pipeline.client("stepfunctions").describe_execution(executionArn=result["execution_arn"])
+    assert json.loads(execution["input"])["error_mode"] == "abort"

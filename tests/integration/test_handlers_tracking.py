@@ -164,9 +164,11 @@ def test_finalize_notifies_each_ending_once_with_reconciled_counts(
     assert (record["state"], record["outcome"]) == ("Closed", ending)
 
 
-def test_the_reconciler_adopts_an_untracked_running_import_once(pipeline: Pipeline) -> None:
-    # Given an import started from the console an hour ago, and one started by the pipeline
+def test_the_reconciler_adopts_an_untracked_running_import_once(pipeline: Pipeline, tmp_path: Path) -> None:
+    # Given an import started from the console an hour ago, one started by the pipeline, and a finished one
     old = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    ours = started_handle(pipeline, tmp_path)
+    set_import(pipeline, ours["import_id"], status="InProgress", created_at=old)
     foreign = pipeline.pinecone.add_import(
         f"s3://{pipeline.bucket}/imports/products/console/", status="InProgress", created_at=old
     )
@@ -177,7 +179,9 @@ def test_the_reconciler_adopts_an_untracked_running_import_once(pipeline: Pipeli
     # Then the running one is tracked by one execution, and nothing else
     assert [a["import_id"] for a in first["adopted"]] == [foreign.id]
     assert second["adopted"] == []
-    [execution] = pipeline.executions()
+    executions = [e for e in pipeline.executions() if not e["name"].endswith(ours["drop"]["drop_id"])]
+    assert len(pipeline.executions()) == 2
+    [execution] = executions
     handle = json.loads(
         pipeline.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])["input"]
     )
