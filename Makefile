@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: venv demo test unit integration infra e2e lint format synth bench clean
+.PHONY: venv demo test unit integration infra e2e campaigns lint format synth bench clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,13 @@ infra: venv
 
 e2e: venv
 	@$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+CAMPAIGN_RESULTS := build/campaigns
+
+campaigns: venv
+	@rm -rf $(CAMPAIGN_RESULTS) && mkdir -p $(CAMPAIGN_RESULTS)
+	@AUTOIMPORT_CAMPAIGN_REPORT=$(CURDIR)/$(CAMPAIGN_RESULTS) $(BIN)/python -m pytest -n 2 --dist loadgroup -m campaign $(PYTEST_ARGS); \
+	status=$$?; $(BIN)/python -m tests.campaign_report $(CAMPAIGN_RESULTS) docs/campaigns.md && exit $$status
 
 lint: venv
 	@$(BIN)/ruff check .

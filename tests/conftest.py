@@ -17,4 +17,5 @@ pytest_plugins = [
     "tests.fixtures.local_aws",
     "tests.fixtures.scripted_server",
     "tests.fixtures.pipeline_aws",
+    "tests.fixtures.campaigns",
 ]
