@@ -73,8 +73,12 @@ class ParquetInspection:
     num_row_groups: int = 0
     columns: dict[str, ColumnType] = field(default_factory=dict)
     sample: list[dict[str, Any]] | None = None
+    skipped_columns: list[str] = field(default_factory=list)
+    """Columns left out of the sample because their first pages exceed the budget."""
     sample_note: str | None = None
-    """Why the sample is missing or short (budget, zero rows)."""
+    """Why the sample is missing columns (the budget)."""
+    footer_too_large: bool = False
+    """The footer alone exceeds the budget (``footer_error`` says so): the file was not checked."""
     data_error: str | None = None
     """The sampled pages could not be decoded (the file is corrupt)."""
 
@@ -129,7 +133,7 @@ class RangeFile(io.RawIOBase):
         self._storage = storage
         self._uri = uri
         self._size = size
-        self._budget = budget
+        self.budget = budget
         self._pos = 0
         self._blocks: list[tuple[int, bytes]] = []
         self._lock = threading.Lock()
@@ -194,10 +198,10 @@ class RangeFile(io.RawIOBase):
                 continue
             next_start = min((s for s, _ in self._blocks if s > pos), default=self._size)
             want = min(end, next_start) - pos
-            remaining = self._budget - self.bytes_read
+            remaining = self.budget - self.bytes_read
             if want > remaining:
                 self.budget_hit = True
-                raise BudgetExceeded(f"read budget of {self._budget} bytes spent")
+                raise BudgetExceeded(f"read budget of {self.budget} bytes spent")
             fetch = min(max(want, READ_AHEAD_BYTES), next_start - pos, remaining)
             data = self._storage.read_range(self._uri, pos, fetch)
             if not data:
@@ -221,9 +225,7 @@ def _footer_problem(storage: Storage, uri: str, size: int, reader: RangeFile) ->
         return (
             f"footer length {footer_len} does not fit in a {size}-byte file: the file is truncated or corrupt"
         )
-    if footer_len + 8 > reader._budget - TAIL_READ_BYTES:
-        return None  # the caller reports the budget (footer_too_large) when pyarrow's read hits it
-    if footer_len + 8 > len(tail):
+    if footer_len + 8 > len(tail):  # raises BudgetExceeded when the footer does not fit in the budget
         reader.read_at(size - footer_len - 8, footer_len + 8)
     return None
 
@@ -245,18 +247,25 @@ def inspect_parquet(
     result = ParquetInspection(size=size)
     reader = RangeFile(storage, uri, size, budget=budget_bytes)
     try:
-        problem = _footer_problem(storage, uri, size, reader)
-        if problem is not None:
-            result.footer_error = problem
-            return result
         try:
+            problem = _footer_problem(storage, uri, size, reader)
+            if problem is not None:
+                result.footer_error = problem
+                return result
             parquet = pq.ParquetFile(reader, pre_buffer=False, buffer_size=STREAM_BUFFER_BYTES)
             metadata = parquet.metadata
             schema = parquet.schema_arrow
         except BudgetExceeded:
+            result.footer_too_large = True
             result.footer_error = f"the footer is larger than the per-file read budget ({budget_bytes} bytes)"
             return result
         except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+            if reader.budget_hit:
+                result.footer_too_large = True
+                result.footer_error = (
+                    f"the footer is larger than the per-file read budget ({budget_bytes} bytes)"
+                )
+                return result
             result.footer_error = f"the footer could not be parsed: {_short(exc)}"
             return result
         result.num_rows = int(metadata.num_rows)
@@ -278,41 +287,47 @@ def _sample(
     sample_rows: int,
     sample_columns: Iterable[str],
 ) -> None:
+    """Read the first ``sample_rows`` rows of the first row group, one column at a time.
+
+    Column by column, so a column whose first pages do not fit in the budget (typically big metadata written in
+    huge pages) is skipped alone and the other columns are still checked.
+    """
     columns = [c for c in sample_columns if c in result.columns]
     if sample_rows <= 0 or not columns:
         return
     if result.num_row_groups == 0 or not result.num_rows:
         result.sample = []
-        result.sample_note = "the file has no rows"
         return
-    try:
-        batches = parquet.iter_batches(
-            batch_size=sample_rows, row_groups=[0], columns=columns, use_threads=False
+    rows: list[dict[str, Any]] | None = None
+    for column in columns:
+        reader.budget_hit = False
+        try:
+            batches = parquet.iter_batches(
+                batch_size=sample_rows, row_groups=[0], columns=[column], use_threads=False
+            )
+            batch = next(iter(batches), None)
+            values = [] if batch is None else batch.column(0).slice(0, sample_rows).to_pylist()
+        except StorageError:
+            raise
+        except Exception as exc:  # pyarrow raises many types for corrupt pages
+            if isinstance(exc.__context__, StorageError):
+                raise exc.__context__ from exc
+            if isinstance(exc, BudgetExceeded) or reader.budget_hit:
+                result.skipped_columns.append(column)
+                continue
+            verb = "converted" if isinstance(exc, UnicodeDecodeError) else "decoded"
+            result.data_error = f"the first rows of column {column!r} could not be {verb}: {_short(exc)}"
+            continue
+        if rows is None:
+            rows = [{} for _ in values]
+        for row, value in zip(rows, values, strict=False):
+            row[column] = value
+    result.sample = rows
+    if result.skipped_columns:
+        result.sample_note = (
+            f"column(s) {', '.join(result.skipped_columns)} not checked: their first pages do not fit in the "
+            f"per-file read budget ({reader.budget} bytes)"
         )
-        batch = next(iter(batches), None)
-    except BudgetExceeded:
-        result.sample_note = f"the first rows did not fit in the per-file read budget ({reader._budget} bytes): rows not checked"
-        return
-    except StorageError:
-        raise
-    except Exception as exc:  # pyarrow raises many types for corrupt pages
-        if reader.budget_hit:
-            result.sample_note = f"the first rows did not fit in the per-file read budget ({reader._budget} bytes): rows not checked"
-            return
-        if isinstance(exc.__context__, StorageError):
-            raise exc.__context__ from exc
-        result.data_error = f"the first rows could not be decoded: {_short(exc)}"
-        return
-    if batch is None:
-        result.sample = []
-        return
-    try:
-        result.sample = batch.slice(0, sample_rows).to_pylist()
-    except (
-        ValueError,
-        pa.ArrowException,
-    ) as exc:  # e.g. UnicodeDecodeError: a string column holds invalid UTF-8
-        result.data_error = f"the first rows could not be converted: {_short(exc)}"
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

@@ -39,6 +39,7 @@ LISTING_SLACK = 10_000
 """Objects listed beyond ``max_files`` (markers, logs, .crc files…) before the listing stops."""
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+WARNING = W
 
 CODES: dict[str, tuple[Severity, str]] = {
     # layout
@@ -88,8 +89,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "file.no_rows": (W, "The file holds no rows; remove it or check the writer."),
     "file.sample_skipped": (
         INFO,
-        "Rows were not checked: the first row group's pages exceed the read budget "
-        "(write smaller pages/row groups or raise sample_budget_bytes).",
+        "This column was not checked in the sampled rows: its first data page exceeds the per-file read budget "
+        "(write smaller pages, e.g. pyarrow write_batch_size=64, or raise sample_budget_bytes).",
+    ),
+    "file.footer_too_large": (
+        WARNING,
+        "The footer exceeds the per-file read budget, so the file was not checked: write fewer row groups "
+        "or raise sample_budget_bytes.",
     ),
     # schema (from footers)
     "schema.missing_column": (
@@ -516,6 +522,9 @@ def _check_file(
     if info.unreadable:
         problems.append(problem("file.unreadable", f"{key}: {info.unreadable}", file=key))
         return
+    if info.footer_too_large:
+        problems.append(problem("file.footer_too_large", f"{key}: {info.footer_error}", file=key))
+        return
     if info.footer_error:
         problems.append(problem("file.unreadable_footer", f"{key}: {info.footer_error}", file=key))
         return
@@ -523,8 +532,8 @@ def _check_file(
         problems.append(problem("file.no_rows", f"{key} has 0 rows", file=key))
     if info.data_error:
         problems.append(problem("file.corrupt_data", f"{key}: {info.data_error}", file=key))
-    if info.sample_note and info.sample is None:
-        problems.append(problem("file.sample_skipped", f"{key}: {info.sample_note}", file=key))
+    for column in info.skipped_columns:
+        problems.append(problem("file.sample_skipped", f"{key}: {info.sample_note}", file=key, column=column))
     _check_schema(key, info.columns, target, options, problems)
 
 

@@ -10,7 +10,7 @@ from functions.integrations.parquet import RangeFile, inspect_parquet
 from functions.integrations.storage import LocalStorage
 from functions.logic.validation import validate_drop
 from functions.models.report import Severity, ValidationOptions
-from tests.fixtures.drops import DropBuilder, good_rows, one, vector_table, write_large_parquet
+from tests.fixtures.drops import DropBuilder, codes, good_rows, one, vector_table, write_large_parquet
 
 MiB = 1024 * 1024
 
@@ -82,20 +82,35 @@ def test_footer_and_sample_are_read_without_reading_the_file(tmp_path: Path) -> 
     assert results["small.parquet"].bytes_read <= small.stat().st_size  # never the same byte twice
 
 
-def test_huge_first_page_skips_the_row_sample_with_an_info(drop: DropBuilder) -> None:
+def test_a_column_with_a_huge_first_page_is_skipped_alone(drop: DropBuilder) -> None:
     rows = good_rows(2000, dim=256)
-    rows[5]["id"] = None  # would be found if the rows were read
+    rows[5]["id"] = None
+    rows[7]["values"] = [0.0] * 256  # in the skipped column: cannot be found
     drop.add("ns/f.parquet", rows, data_page_size=64 * MiB, compression="none", use_dictionary=False)
     options = ValidationOptions(sample_budget_bytes=256 * 1024)
 
     report = validate_drop(drop.uri, storage=LocalStorage(), options=options)
 
-    problem = one(report, "file.sample_skipped")
-    assert (problem.file, problem.severity) == ("ns/f.parquet", Severity.INFO)
-    assert "budget" in problem.message
+    skipped = one(report, "file.sample_skipped")
+    assert (skipped.file, skipped.column, skipped.severity) == ("ns/f.parquet", "values", Severity.INFO)
+    assert "budget" in skipped.message
+    assert one(report, "row.missing_id").row == 5  # the other columns were still checked
+    assert "row.zero_vector" not in codes(report)
     assert report.bytes_read <= 256 * 1024
-    assert report.totals.rows == 2000  # the footer was still read
+    assert report.totals.rows == 2000  # the footer was read
+
+
+def test_a_footer_larger_than_the_budget_is_a_warning(drop: DropBuilder) -> None:
+    drop.add("ns/f.parquet", good_rows(3000, dim=2), row_group_size=1)  # 3000 row groups: a ~1 MiB footer
+    options = ValidationOptions(sample_budget_bytes=64 * 1024)
+
+    report = validate_drop(drop.uri, storage=LocalStorage(), options=options)
+
+    problem = one(report, "file.footer_too_large")
+    assert (problem.file, problem.severity) == ("ns/f.parquet", Severity.WARNING)
+    assert report.bytes_read <= 64 * 1024
     assert report.valid
+    assert validate_drop(drop.uri, storage=LocalStorage()).problems == []  # the default budget reads it
 
 
 @pytest.mark.slow
