@@ -131,6 +131,9 @@ def build_notification(
             error = f"{handle.failed_state} failed: {error}"
         fix = remediation.for_pipeline_error(error_type)
         hint = fix.hint if fix else None
+        if handle.import_id is None:
+            retry = "Nothing was imported; upload the marker again to retry the drop."
+            hint = f"{hint} {retry}" if hint else retry
     else:
         error = messages.clean_error_text(handle.error, secrets)
         fix = remediation.for_pinecone_error(handle.error)

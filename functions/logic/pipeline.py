@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from functions.errors import TerminalError
 from functions.logic import polling
 from functions.logic.drop import execution_name, report_key
 from functions.logic.finalize import finalize
@@ -25,7 +26,7 @@ from functions.logic.ports import (
     Workflow,
 )
 from functions.logic.routing import RoutedDrop
-from functions.models.handle import Action, DropRef, ImportHandle, LedgerState, Outcome
+from functions.models.handle import Action, DropRef, ImportHandle, LedgerState, Outcome, PipelineErrorInfo
 from functions.models.imports import ErrorMode, ImportModel, ImportStatus, IndexStats
 from functions.models.report import ValidationReport
 from functions.observability import logger
@@ -34,12 +35,14 @@ from functions.settings import REPORT_FILE_NAME, Route, Settings
 RECENT_START_WINDOW = timedelta(minutes=15)
 """An import of the drop's URI created this long before the drop was claimed still counts as ours."""
 LIST_PAGES_FOR_REUSE = 10
+START_STATE = "StartImport"
+"""``failed_state`` of a pipeline error raised before the state machine existed."""
 
 
 @dataclass(frozen=True)
 class StartResult:
     outcome: str
-    """``Started`` | ``Resumed`` | ``Rejected`` | ``AlreadyHandled``."""
+    """``Started`` | ``Resumed`` | ``Rejected`` | ``PipelineError`` | ``AlreadyHandled``."""
     drop_id: str
     uri: str
     import_id: str | None = None
@@ -166,6 +169,26 @@ def _reject(
     )
 
 
+def _give_up(
+    routed: RoutedDrop, drop: DropRef, exc: TerminalError, *, deps: Collaborators, now: datetime
+) -> StartResult:
+    handle = ImportHandle(
+        index_host=routed.route.index_host,
+        index_name=routed.route.index_name,
+        route=routed.route.name,
+        drop=drop,
+        error_mode=routed.route.error_mode,
+        started_at=now,
+        deadline_at=now,
+        action=Action.FINALIZE,
+        pipeline_error=PipelineErrorInfo(error=type(exc).__name__, cause=exc.message),
+        failed_state=START_STATE,
+    )
+    finalize(handle, api=None, notifier=deps.notifier, ledger=deps.ledger, now=now)
+    logger.warning("drop not started", extra={"drop_id": drop.drop_id, "error": exc.to_dict()})
+    return StartResult("PipelineError", drop.drop_id, drop.uri, detail=f"{type(exc).__name__}: {exc.message}")
+
+
 def _hand_over(handle: ImportHandle, *, deps: Collaborators, now: datetime, resumed: bool) -> StartResult:
     assert handle.import_id is not None
     arn = deps.workflow.start(execution_name(handle.route, handle.drop.drop_id), handle.to_event())
@@ -215,12 +238,17 @@ def start_drop(
         deps.ledger.record_import(handle, now=now)
         return _hand_over(handle, deps=deps, now=now, resumed=True)
 
-    stats: IndexStats = deps.api.describe_index_stats()
-    report = deps.validate(drop, route, stats)
-    if not report.valid:
-        return _reject(routed, drop, report, deps=deps, settings=settings, now=now)
-    error_mode = error_mode_for(drop, route, deps.manifest)
-    response = deps.api.start_import(drop.uri, error_mode=error_mode, integration_id=route.integration_id)
+    try:
+        stats: IndexStats = deps.api.describe_index_stats()
+        report = deps.validate(drop, route, stats)
+        if not report.valid:
+            return _reject(routed, drop, report, deps=deps, settings=settings, now=now)
+        error_mode = error_mode_for(drop, route, deps.manifest)
+        response = deps.api.start_import(drop.uri, error_mode=error_mode, integration_id=route.integration_id)
+    except TerminalError as exc:
+        # Nothing was started and retrying cannot help (bad key, wrong host, unreadable drop, refused request):
+        # tell the operator now instead of letting the event retry into a dead-letter queue.
+        return _give_up(routed, drop, exc, deps=deps, now=now)
     logger.info(
         "import started",
         extra={"drop_id": drop.drop_id, "import_id": response.id, "error_mode": error_mode.value},

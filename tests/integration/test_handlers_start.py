@@ -224,3 +224,24 @@ def test_the_manifest_can_choose_the_error_mode(pipeline: Pipeline, tmp_path: Pa
     assert pipeline.pinecone.requests_to("POST", "/bulk/imports")[0].body["errorMode"] == {"onError": "abort"}
     execution = pipeline.client("stepfunctions").describe_execution(executionArn=result["execution_arn"])
     assert json.loads(execution["input"])["error_mode"] == "abort"
+
+
+def test_a_refused_api_key_notifies_a_pipeline_error_instead_of_retrying_forever(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # Given Pinecone refuses the configured key
+    pipeline.pinecone.required_api_key = "pcsk_the_right_key"
+    # When a valid drop arrives
+    result = start_import.handler(pipeline.upload_valid_drop(tmp_path), pipeline.context)
+    # Then nothing was started, and one Pipeline Error notification says what to fix (without the key)
+    assert result["outcome"] == "PipelineError"
+    assert "PineconeUnauthorized" in result["detail"]
+    assert starts(pipeline) == 0
+    [sns] = pipeline.sns_messages()
+    message = json.loads(sns["Message"])
+    assert (message["outcome"], message["error_type"]) == ("PipelineError", "PineconeUnauthorized")
+    assert message["error"].startswith("StartImport failed:")
+    assert "API key" in message["hint"]
+    assert API_KEY not in sns["Message"]
+    [event] = pipeline.events()
+    assert event["detail-type"] == "Import Pipeline Error"
