@@ -1055,3 +1055,12 @@ def _compare_manifest(
                     file=namespace + "/",
                 )
             )
+
+
+def codes_markdown() -> str:
+    """The problem-code registry as a Markdown table (for the README)."""
+    lines = ["| code | severity | what to do |", "|---|---|---|"]
+    for code, (severity, hint) in sorted(CODES.items()):
+        escaped = hint.replace("|", "\\|")
+        lines.append(f"| `{code}` | {severity.value} | {escaped} |")
+    return "\n".join(lines) + "\n"

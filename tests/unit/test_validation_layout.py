@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.integrations.storage import LocalStorage
-from functions.logic.validation import CODES, validate_drop
+from functions.logic.validation import CODES, codes_markdown, validate_drop
 from functions.models.report import Severity, ValidationOptions, ValidationReport
 from tests.fixtures.drops import DropBuilder, codes, good_rows, one
 
@@ -121,3 +121,31 @@ def test_every_code_has_a_severity_and_a_hint() -> None:
         assert code.count(".") == 1, code
         assert isinstance(severity, Severity)
         assert hint.strip(), code
+
+
+def test_codes_table_lists_every_code() -> None:
+    table = codes_markdown()
+    assert all(f"`{code}`" in table for code in CODES)
+    assert table.count("\n") == len(CODES) + 2
+
+
+def test_file_uri_works_like_a_path(drop: DropBuilder) -> None:
+    drop.add("ns/part-0.parquet")
+    report = validate_drop(f"file://{drop.root}", storage=LocalStorage())
+    assert report.valid
+    assert report.totals.rows == 10
+
+
+def test_concurrency_does_not_change_the_report(drop: DropBuilder) -> None:
+    for n in range(12):
+        rows = good_rows(6, start=n * 10)
+        rows[n % 6]["id"] = None
+        drop.add(f"ns{n % 3}/part-{n}.parquet", rows)
+    drop.add_bytes("ns1/broken.parquet", b"PAR1 nope")
+
+    serial = validate(drop, options=ValidationOptions(concurrency=1))
+    parallel = validate(drop, options=ValidationOptions(concurrency=16))
+
+    assert serial.problems == parallel.problems
+    assert len(serial.problems) == 13
+    assert serial.bytes_read == parallel.bytes_read
