@@ -21,7 +21,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import secrets as secrets_module
 import time
+import uuid
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +38,17 @@ if TYPE_CHECKING:
 ACCOUNT_ID = "123456789012"
 """moto's default account."""
 CUSTOM_RESOURCE_TYPES = ("AWS::CloudFormation::CustomResource",)
-DROPPED_TYPES = ("AWS::CDK::Metadata",)
+DROPPED_TYPES = (
+    "AWS::CDK::Metadata",
+    # moto's CloudFormation has no model for these and nothing offline depends on them
+    # (moto enforces no resource policies; alarms and dashboards watch nothing here):
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::CloudWatch::CompositeAlarm",
+    "AWS::S3::BucketPolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+)
 STACK_TIMEOUT_S = 120.0
 INLINE_STUB = "# The local AWS runtime imports this function's handler from the project.\n"
 
@@ -68,7 +80,7 @@ class Deployment:
     eventbridge_buckets: list[str] = field(default_factory=list)
     """Buckets whose object events go to EventBridge."""
     skipped: dict[str, str] = field(default_factory=dict)
-    """Logical id → type of template resources moto's CloudFormation did not create (and we did not either)."""
+    """Logical id → type of template resources that do not exist locally (dropped or unsupported by moto)."""
 
     def of_type(self, resource_type: str, prefix: str | None = None) -> list[str]:
         """Physical ids of one resource type, optionally only logical ids starting with ``prefix``."""
@@ -159,13 +171,7 @@ def prepare_template(
     """A copy of ``template`` that moto's CloudFormation can create (see the module docstring)."""
     out = copy.deepcopy(dict(template))
     resources: dict[str, Any] = out.get("Resources", {})
-    dropped = {
-        logical_id
-        for logical_id, resource in resources.items()
-        if resource.get("Type") in DROPPED_TYPES
-        or resource.get("Type", "").startswith("Custom::")
-        or resource.get("Type") in CUSTOM_RESOURCE_TYPES
-    }
+    dropped = set(dropped_resources(template))
     for logical_id in dropped:
         del resources[logical_id]
     out.pop("Rules", None)
@@ -207,6 +213,17 @@ def prepare_template(
         if inline_code and "ZipFile" not in props.get("Code", {}):
             props["Code"] = {"ZipFile": INLINE_STUB}
     return out
+
+
+def dropped_resources(template: Mapping[str, Any]) -> dict[str, str]:
+    """Logical id → type of the resources the local deployment leaves out."""
+    return {
+        logical_id: kind
+        for logical_id, resource in template.get("Resources", {}).items()
+        if (kind := str(resource.get("Type", ""))) in DROPPED_TYPES
+        or kind.startswith("Custom::")
+        or kind in CUSTOM_RESOURCE_TYPES
+    }
 
 
 def _references(node: Any, names: set[str]) -> set[str]:
@@ -306,6 +323,8 @@ def deploy_template(
         upload_assets(aws, assets_dir)
     body = prepare_template(template, environment=env, inline_code=inline)
 
+    provisioned = _provision_what_moto_cannot(aws, body, stack_name, secrets or {})
+
     cfn = aws.client("cloudformation")
     # moto's CloudFormation creates state machines in the backend that does not execute; read them
     # back while that backend answers the API, then switch execution on and create them there.
@@ -318,16 +337,17 @@ def deploy_template(
     finally:
         aws.set_moto_config({"stepfunctions": {"execute_state_machine": True}})
 
-    deployment = Deployment(stack_name=stack_name, resources=resources)
+    deployment = Deployment(stack_name=stack_name, resources=resources + provisioned)
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     deployment.outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
     deployment.state_machines = _create_executing_state_machines(aws, definitions)
     _repoint_functions(aws, deployment, definitions)
-    deployment.skipped = _create_what_moto_skipped(aws, body, deployment)
+    deployment.skipped = {**dropped_resources(template), **_create_what_moto_skipped(aws, body, deployment)}
     deployment.eventbridge_buckets = _enable_eventbridge(aws, template, resources)
     _describe_functions(aws, deployment)
+    provisioned_ids = {r.logical_id for r in provisioned}
     if secrets:
-        _store_secrets(aws, deployment, secrets)
+        _store_secrets(aws, deployment, {k: v for k, v in secrets.items() if k not in provisioned_ids})
     return deployment
 
 
@@ -417,6 +437,62 @@ def _repoint_functions(
         updated = {k: moved.get(v, v) for k, v in variables.items()}
         if updated != variables:
             lam.update_function_configuration(FunctionName=name, Environment={"Variables": updated})
+
+
+def _provision_what_moto_cannot(
+    aws: LocalAws, body: dict[str, Any], stack_name: str, secrets: Mapping[str, str]
+) -> list[StackResource]:
+    """Create, before the stack, resources moto's CloudFormation lacks but others refer to (secrets).
+
+    The resource leaves the template and its ``Ref`` / ``Fn::GetAtt`` become the created ARN.
+    """
+    resources: dict[str, Any] = body.get("Resources", {})
+    created: list[StackResource] = []
+    values: dict[str, str] = {}
+    sm = aws.client("secretsmanager")
+    for logical_id, resource in list(resources.items()):
+        if resource.get("Type") != "AWS::SecretsManager::Secret":
+            continue
+        props = resource.get("Properties", {}) or {}
+        name = props.get("Name") if isinstance(props.get("Name"), str) else None
+        name = name or f"{stack_name}-{logical_id}-{uuid.uuid4().hex[:6]}"
+        value = next((v for k, v in secrets.items() if logical_id.startswith(k) or k == name), None)
+        if value is None:
+            value = props.get("SecretString") if isinstance(props.get("SecretString"), str) else None
+        if value is None:
+            value = secrets_module.token_urlsafe(24)
+        arn = str(sm.create_secret(Name=name, SecretString=value)["ARN"])
+        del resources[logical_id]
+        values[logical_id] = arn
+        created.append(
+            StackResource(logical_id=logical_id, type="AWS::SecretsManager::Secret", physical_id=arn)
+        )
+    if values:
+        body["Resources"] = _replace_references(resources, values)
+        if "Outputs" in body:
+            body["Outputs"] = _replace_references(body["Outputs"], values)
+    return created
+
+
+def _replace_references(node: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in values:
+            return values[node["Ref"]]
+        if set(node) == {"Fn::GetAtt"}:
+            target = node["Fn::GetAtt"]
+            logical_id = target[0] if isinstance(target, list) else str(target).split(".")[0]
+            if logical_id in values:
+                return values[logical_id]
+        if "DependsOn" in node:
+            depends = node["DependsOn"] if isinstance(node["DependsOn"], list) else [node["DependsOn"]]
+            kept = [d for d in depends if d not in values]
+            node = {k: v for k, v in node.items() if k != "DependsOn"}
+            if kept:
+                node["DependsOn"] = kept
+        return {k: _replace_references(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace_references(item, values) for item in node]
+    return node
 
 
 def _create_what_moto_skipped(
