@@ -16,6 +16,9 @@ import pyarrow.parquet as pq
 
 from local.emulator.store import Index, Record, SparseVector, StoreError
 
+MAX_ID_LENGTH = 512  # Pinecone's record limits (operation limits page, 2026)
+MAX_METADATA_BYTES = 40 * 1024
+
 
 class FileRejected(Exception):
     """The whole file is unusable; ``str(exc)`` is the reason without the ``User error:`` prefix."""
@@ -115,6 +118,8 @@ def _record(row: int, columns: dict[str, list[Any]], index: Index) -> Record:
     rid = columns["id"][row]
     if rid is None or rid == "":
         raise _RowProblem('missing required values in column "id"')
+    if len(rid) > MAX_ID_LENGTH:
+        raise _RowProblem(f"Record ID length {len(rid)} exceeds the maximum of {MAX_ID_LENGTH} characters")
     values = _values(columns, row, index)
     sparse = _sparse(columns, row, index)
     metadata = _metadata(columns, row)
@@ -162,6 +167,11 @@ def _metadata(columns: dict[str, list[Any]], row: int) -> dict[str, Any] | None:
     raw = columns["metadata"][row]
     if raw is None:
         return None
+    size = len(raw.encode())
+    if size > MAX_METADATA_BYTES:
+        raise _RowProblem(
+            f"Metadata size is {size} bytes, which exceeds the limit of {MAX_METADATA_BYTES} bytes"
+        )
     try:
         parsed = json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -36,6 +36,9 @@ class EmulatorConfig:
         False  # S4 guide: extra columns fail the import (the 2026 legacy page says ignored)
     )
     nested_files: bool = True  # files deeper than <namespace>/ belong to that namespace
+    max_namespaces: int = 10_000  # per-import limits (Pinecone operation limits, 2026)
+    max_files: int = 100_000
+    max_file_bytes: int = 10 * 1024**3
 
 
 @dataclass
@@ -292,6 +295,7 @@ class EmulatorState:
         if not plan:
             raise ImportFailed(f'User error: No Parquet files found under "{job.uri}".')
         plan.sort()
+        self._check_limits(plan, {f.relative: f.size for f in files})
         with self.lock:
             for namespace in sorted({ns for ns, _ in plan}):
                 if index.namespaces.get(namespace):
@@ -300,6 +304,25 @@ class EmulatorState:
                         "nonexistent namespaces."
                     )
         return plan
+
+    def _check_limits(self, plan: list[tuple[str, str]], sizes: dict[str, int]) -> None:
+        config = self.config
+        namespaces = len({ns for ns, _ in plan})
+        if namespaces > config.max_namespaces:
+            raise ImportFailed(
+                f"User error: Exceeds system limit: {namespaces} namespaces in one import "
+                f"(the limit is {config.max_namespaces})"
+            )
+        if len(plan) > config.max_files:
+            raise ImportFailed(
+                f"User error: Exceeds system limit: {len(plan)} files in one import (the limit is {config.max_files})"
+            )
+        for _, relative in plan:
+            if sizes.get(relative, 0) > config.max_file_bytes:
+                raise ImportFailed(
+                    f'User error: Exceeds system limit: file "/{relative}" is {sizes[relative]} bytes '
+                    f"(the limit is {config.max_file_bytes} bytes per file)"
+                )
 
     def _read_file(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +185,35 @@ def test_corrupt_parquet_fails(index: Any, tmp_path: Path) -> None:
     assert final.error.startswith(
         'User error: error reading file "/ns/0.parquet": Parquet footer could not be parsed'
     )
+
+
+def test_too_many_namespaces_exceed_the_system_limit(
+    index: Any, emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        emulator.state, "config", dataclasses.replace(emulator.state.config, max_namespaces=2)
+    )
+    files = {f"ns{n}/0.parquet": parquet_bytes(dense_table([f"r{n}"], DIM, offset=n)) for n in range(3)}
+    final = _run(index, write_local_drop(tmp_path / "drop", files), "continue")
+    assert final.status == "Failed"
+    assert final.error == "User error: Exceeds system limit: 3 namespaces in one import (the limit is 2)"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            dense_table(["x" * 513], DIM),
+            "Record ID length 513 exceeds the maximum of 512 characters",
+        ),
+        (
+            dense_table(["big"], DIM, metadata=[json.dumps({"text": "y" * 41_000})]),
+            "Metadata size is 41012 bytes, which exceeds the limit of 40960 bytes",
+        ),
+    ],
+)
+def test_record_limits_are_record_errors(index: Any, tmp_path: Path, table: pa.Table, message: str) -> None:
+    uri = write_local_drop(tmp_path / "drop", {"ns/0.parquet": parquet_bytes(table)})
+    final = _run(index, uri, "abort")
+    assert final.status == "Failed"
+    assert final.error == f'User error: error reading record (file "/ns/0.parquet", row 0): {message}'
