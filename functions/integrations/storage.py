@@ -272,9 +272,14 @@ class S3Storage:
             return b""
 
         def run() -> bytes:
-            response = self._client.get_object(
-                Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
-            )
+            try:
+                response = self._client.get_object(
+                    Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                    return b""  # the range starts at or past the end (e.g. any range of an empty object)
+                raise
             body = response["Body"]
             try:
                 return bytes(body.read())
@@ -300,7 +305,7 @@ class S3Storage:
 
 
 def _map_os_error(exc: OSError, *, action: str, path: Path) -> StorageError:
-    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+    if isinstance(exc, FileNotFoundError | NotADirectoryError | IsADirectoryError):
         return StorageNotFound(
             f"{action} {path}: not found", hint="Check the path; the file may have been moved or deleted."
         )

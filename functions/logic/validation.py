@@ -450,7 +450,7 @@ def _check_namespace_name(namespace: str, problems: list[Problem]) -> None:
 def _check_limits(
     uri: str, layout: _Layout, files: list[StoredObject], options: ValidationOptions, problems: list[Problem]
 ) -> None:
-    if len(files) > options.max_files:
+    if len(files) > options.max_files and not any(p.code == "limits.too_many_files" for p in problems):
         problems.append(
             problem(
                 "limits.too_many_files",

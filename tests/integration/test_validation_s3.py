@@ -170,3 +170,20 @@ def test_unreachable_endpoint_is_retryable_unavailable() -> None:
     assert info.value.retryable
     assert info.value.details.get("attempts") == 2
     assert "s3://drops/imports/d/" in info.value.message
+
+
+def test_small_objects_round_trip_and_an_empty_marker_reads_as_empty(
+    aws_env: MotoServer, s3_bucket: str
+) -> None:
+    storage = S3Storage(endpoint_url=aws_env.endpoint_url)
+    aws_env.client("s3").put_object(Bucket=s3_bucket, Key="imports/d/_SUCCESS", Body=b"")
+    storage.write_object(f"s3://{s3_bucket}/imports/d/_autoimport_report.json", b'{"valid": false}')
+
+    assert storage.read_object(f"s3://{s3_bucket}/imports/d/_SUCCESS") == b""
+    assert storage.read_object(f"s3://{s3_bucket}/imports/d/_autoimport_report.json") == b'{"valid": false}'
+    assert storage.read_range(f"s3://{s3_bucket}/imports/d/_autoimport_report.json", 2, 5) == b"valid"
+    listing = storage.list_objects(f"s3://{s3_bucket}/imports/d", max_objects=1)
+    assert [o.key for o in listing.objects] == ["_SUCCESS"]
+    assert listing.truncated
+    with pytest.raises(StorageNotFound, match="not found"):
+        storage.read_object(f"s3://{s3_bucket}/imports/d/missing")
