@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 from local.emulator.server import EmulatorServer
@@ -31,7 +32,7 @@ def _contract() -> dict[str, Any]:
 
 
 def _validator(schema: dict[str, Any]) -> Any:
-    registry: Registry[Any] = Registry().with_resource(CONTRACT_URI, Resource(_contract(), DRAFT4))
+    registry: Registry[Any] = Registry().with_resource(CONTRACT_URI, DRAFT4.create_resource(_contract()))
     if "$ref" in schema:
         schema = {"$ref": CONTRACT_URI + schema["$ref"]}
     return OAS30Validator(schema, registry=registry)
@@ -61,7 +62,7 @@ def only_contract_fields(body: dict[str, Any], schema_name: str) -> None:
 
 
 @pytest.fixture
-def http(emulator: EmulatorServer) -> httpx.Client:
+def http(emulator: EmulatorServer) -> Iterator[httpx.Client]:
     emulator.create_index("contract", dimension=DIM)
     base = emulator.index_host("contract")
     headers = {"Api-Key": API_KEY, "X-Pinecone-Api-Version": "2025-10"}

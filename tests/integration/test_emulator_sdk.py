@@ -109,7 +109,9 @@ def test_list_imports_pages_newest_first(pc: Pinecone, emulator: EmulatorServer,
 
     listed = [m.id for m in index.list_imports(limit=2)]
     first = index.list_imports_paginated(limit=2)
+    assert first.pagination is not None
     second = index.list_imports_paginated(limit=2, pagination_token=first.pagination.next)
+    assert second.pagination is not None
     third = index.list_imports_paginated(limit=2, pagination_token=second.pagination.next)
 
     assert listed == list(reversed(ids))
