@@ -296,7 +296,9 @@ def create_app(state: EmulatorState) -> FastAPI:
         path = request.url.path
         if path in _OPEN_PATHS:
             return await call_next(request)
-        if request.headers.get("api-key") != state.config.api_key:
+        if not secrets.compare_digest(
+            request.headers.get("api-key", "").encode(), state.config.api_key.encode()
+        ):
             return PlainTextResponse("Unauthorized", status_code=401)
         version = request.headers.get("x-pinecone-api-version") or DEFAULT_API_VERSION
         if operation in _BULK_OPERATIONS and version not in BULK_API_VERSIONS:

@@ -67,7 +67,7 @@ def serve(
         state.shutdown()
 
 
-@app.command()
+@app.callback(invoke_without_command=True)
 def main(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port for the control plane and every index host.")] = 5080,
@@ -95,7 +95,7 @@ def main(
         bool, typer.Option(help="Ignore extra Parquet columns instead of failing the import.")
     ] = False,
 ) -> None:
-    """Serve the emulator until Ctrl-C."""
+    """Serve the emulator until Ctrl-C (mount with ``cli.add_typer(app, name="emulator")`` or call ``main``)."""
     try:
         serve(
             host,
