@@ -11,6 +11,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "PineconeAutoImport")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 pytest_plugins = [
+    "tests.fixtures.infra",
     "tests.fixtures.moto",
     "tests.fixtures.emulator",
     "tests.fixtures.drops",

@@ -283,9 +283,9 @@ def render_definition(
     stack = Stack(app, "Definition")
     definition = build_definition(
         stack,
-        poll_import=lambda_.Function.from_function_arn(stack, "Poll", poll_import_arn),
-        cancel_import=lambda_.Function.from_function_arn(stack, "Cancel", cancel_import_arn),
-        finalize=lambda_.Function.from_function_arn(stack, "Finalize", finalize_arn),
+        poll_import=lambda_.Function.from_function_arn(stack, "ImportedPollImport", poll_import_arn),
+        cancel_import=lambda_.Function.from_function_arn(stack, "ImportedCancelImport", cancel_import_arn),
+        finalize=lambda_.Function.from_function_arn(stack, "ImportedFinalize", finalize_arn),
         poll_bound=max_polls(deadline_s=deadline_s, min_wait_s=min_wait_s),
     )
     sfn.StateMachine(stack, "StateMachine", definition_body=sfn.DefinitionBody.from_chainable(definition))

@@ -168,9 +168,15 @@ class AutoImportStack(Stack):
             topic=notifications.topic,
             dlq_threshold=config.dlq_alarm_threshold,
         )
+        # How cdk-nag spells the bucket ARN in finding ids.
+        bucket_nag_arn = (
+            self._arn_ref(bucket)
+            if storage.created
+            else f"arn:<AWS::Partition>:s3:::{config.existing_bucket_name}"
+        )
         if config.pinecone_role.enabled:
             assert config.pinecone_role.trusted_principal_arn and config.pinecone_role.external_id
-            PineconeAccessRole(
+            pinecone_access = PineconeAccessRole(
                 self,
                 "PineconeAccess",
                 bucket=bucket,
@@ -178,14 +184,20 @@ class AutoImportStack(Stack):
                 trusted_principal_arn=config.pinecone_role.trusted_principal_arn,
                 external_id=config.pinecone_role.external_id,
             )
+            access_policy = pinecone_access.role.node.try_find_child("DefaultPolicy")
+            assert access_policy is not None
+            for prefix in prefixes:
+                acknowledge(
+                    access_policy,
+                    f"AwsSolutions-IAM5[Resource::{bucket_nag_arn}/{prefix}*]",
+                    f"Pinecone reads every file of an import under the routed prefix {prefix!r} (read-only).",
+                )
 
         CfnOutput(self, "StateMachineArn", value=state_machine.state_machine_arn)
         CfnOutput(self, "LedgerTableName", value=data.ledger.table_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=triggers.dead_letter_queue.queue_url)
 
-        self._acknowledge_findings(
-            bucket_arn=self._arn_ref(bucket) if storage.created else None, prefixes=prefixes
-        )
+        self._acknowledge_findings(bucket_arn=bucket_nag_arn, prefixes=prefixes)
 
     def _arn_ref(self, construct: IConstruct) -> str:
         """How cdk-nag spells ``Fn::GetAtt [<logical id>, Arn]`` in a finding id."""
@@ -193,7 +205,7 @@ class AutoImportStack(Stack):
         assert isinstance(default_child, CfnElement)
         return f"<{self.resolve(self.get_logical_id(default_child))}.Arn>"
 
-    def _acknowledge_findings(self, *, bucket_arn: str | None, prefixes: list[str]) -> None:
+    def _acknowledge_findings(self, *, bucket_arn: str, prefixes: list[str]) -> None:
         """Each acknowledgement names one finding and says why it is acceptable (tests check both)."""
         for fn in self.functions.all():
             acknowledge(
@@ -210,22 +222,21 @@ class AutoImportStack(Stack):
                 "Lambda active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level "
                 "permissions.",
             )
-        if bucket_arn is not None:
-            start_policy = self.functions.start_import.role.node.try_find_child("DefaultPolicy")  # type: ignore[union-attr]
-            assert start_policy is not None
-            for prefix in prefixes:
-                acknowledge(
-                    start_policy,
-                    f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*]",
-                    f"start_import validates any drop under the routed prefix {prefix!r}: drop names are chosen by "
-                    "producers; reads only (s3:GetObject).",
-                )
-                acknowledge(
-                    start_policy,
-                    f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*/{REPORT_FILE_NAME}]",
-                    f"start_import writes only the validation report file ({REPORT_FILE_NAME}) next to a drop's "
-                    "marker, in any drop under the routed prefix.",
-                )
+        start_policy = self.functions.start_import.role.node.try_find_child("DefaultPolicy")  # type: ignore[union-attr]
+        assert start_policy is not None
+        for prefix in prefixes:
+            acknowledge(
+                start_policy,
+                f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*]",
+                f"start_import validates any drop under the routed prefix {prefix!r}: drop names are chosen by "
+                "producers; reads only (s3:GetObject).",
+            )
+            acknowledge(
+                start_policy,
+                f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*/{REPORT_FILE_NAME}]",
+                f"start_import writes only the validation report file ({REPORT_FILE_NAME}) next to a drop's "
+                "marker, in any drop under the routed prefix.",
+            )
         sm_logical_id = self._arn_ref(self.workflow.state_machine).removesuffix(".Arn>").removeprefix("<")
         executions = (
             f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<{sm_logical_id}.Name>:*"
