@@ -145,8 +145,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "row.metadata_not_object": (E, "Metadata must be a JSON object ({...}), not a list, string or number."),
     "row.metadata_too_large": (E, "Metadata is at most 40 KB per record: move large fields elsewhere."),
     "row.duplicate_id": (
-        W,
-        "Ids should be unique within a namespace; Pinecone's behaviour for duplicates is undocumented.",
+        E,
+        "Ids must be unique within a namespace: one record would silently replace the other and the imported "
+        "count would not match the rows written.",
     ),
     "row.duplicate_values": (
         W,
@@ -279,7 +280,8 @@ def validate_drop(
         problems.append(
             problem(
                 "limits.too_many_files",
-                f"more than {options.max_files + LISTING_SLACK} objects under {uri}; listing stopped there",
+                f"more than {options.max_files + LISTING_SLACK} objects under {uri}; listing stopped there "
+                "and no footer was read",
                 file=uri,
             )
         )
@@ -288,13 +290,16 @@ def validate_drop(
     files = layout.parquet_files()
     _check_limits(uri, layout, files, options, problems)
 
-    inspections = _inspect_all(root, files, storage, options)
+    # Over the file limit the drop is rejected anyway: do not spend minutes reading 100,000 footers.
+    too_many_files = listing.truncated or len(files) > options.max_files
+    inspections = {} if too_many_files else _inspect_all(root, files, storage, options)
     bytes_read = sum(i.bytes_read for i in inspections.values())
 
-    for obj in files:
-        _check_file(obj.key, inspections[obj.key], target, options, problems)
-    _check_dimensions(layout, inspections, target, problems)
-    _check_rows(layout, inspections, target, options, problems)
+    if not too_many_files:
+        for obj in files:
+            _check_file(obj.key, inspections[obj.key], target, options, problems)
+        _check_dimensions(layout, inspections, target, problems)
+        _check_rows(layout, inspections, target, options, problems)
 
     rows_total = sum(i.num_rows or 0 for i in inspections.values())
     if options.max_total_records is not None and rows_total > options.max_total_records:
@@ -314,7 +319,7 @@ def validate_drop(
         ns: NamespaceTotals(
             files=len(objs),
             bytes=sum(o.size for o in objs),
-            rows=sum(inspections[o.key].num_rows or 0 for o in objs),
+            rows=sum(inspections[o.key].num_rows or 0 for o in objs if o.key in inspections),
         )
         for ns, objs in sorted(layout.namespaces.items())
         if objs
@@ -454,7 +459,7 @@ def _check_limits(
         problems.append(
             problem(
                 "limits.too_many_files",
-                f"{len(files)} Parquet files; the limit is {options.max_files}",
+                f"{len(files)} Parquet files; the limit is {options.max_files} (footers were not read)",
                 file=uri,
             )
         )

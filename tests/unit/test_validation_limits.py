@@ -28,9 +28,13 @@ def two_namespaces(drop: DropBuilder) -> DropBuilder:
 # --- limits -----------------------------------------------------------------------------------------
 
 
-def test_too_many_files(two_namespaces: DropBuilder) -> None:
+def test_too_many_files_is_refused_without_reading_footers(two_namespaces: DropBuilder) -> None:
+    two_namespaces.add_bytes("a/broken.parquet", b"not parquet")
     report = validate(two_namespaces, options=ValidationOptions(max_files=1))
     assert one(report, "limits.too_many_files").file == two_namespaces.uri
+    assert [p.code for p in report.errors] == ["limits.too_many_files"]
+    assert report.bytes_read == 0
+    assert report.totals.files == 3
 
 
 def test_file_too_large(two_namespaces: DropBuilder) -> None:

@@ -84,7 +84,7 @@ def test_dimension_unknown_files_that_disagree(drop: DropBuilder) -> None:
     assert "5 sampled rows" in problem.message  # folded: one problem per file and code, with a count
 
 
-def test_duplicate_ids_within_a_namespace_are_a_warning(drop: DropBuilder) -> None:
+def test_duplicate_ids_within_a_namespace_are_an_error(drop: DropBuilder) -> None:
     drop.add("ns/a.parquet", good_rows(5))
     rows = good_rows(5, start=10)
     rows[3]["id"] = "id-2"
@@ -96,7 +96,7 @@ def test_duplicate_ids_within_a_namespace_are_a_warning(drop: DropBuilder) -> No
         "ns/b.parquet",
         3,
         "id",
-        Severity.WARNING,
+        Severity.ERROR,
     )
     assert "ns/a.parquet row 2" in problem.message
 
