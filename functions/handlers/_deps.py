@@ -7,21 +7,21 @@ and call :func:`reset` between cases.
 from __future__ import annotations
 
 from functools import lru_cache
-
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from typing import TYPE_CHECKING
 
 from functions.errors import AutoImportError, ConfigurationError
 from functions.integrations import aws
 from functions.integrations.pinecone import PineconeClient
-from functions.integrations.storage import open_storage
 from functions.logic.pipeline import Collaborators
 from functions.logic.ports import Ledger, PineconeApi, Validator
-from functions.logic.validation import validate_drop
 from functions.models.handle import DropRef
 from functions.models.imports import IndexStats
 from functions.models.manifest import Manifest, parse_manifest
 from functions.models.report import ValidationOptions, ValidationReport
 from functions.settings import REPORT_FILE_NAME, Route, Settings, get_settings
+
+if TYPE_CHECKING:  # imported where used: the poll, cancel and finalize handlers never load pyarrow
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 
 def settings() -> Settings:
@@ -90,6 +90,9 @@ def validation_options(s: Settings) -> ValidationOptions:
 
 
 def validator() -> Validator:
+    from functions.integrations.storage import open_storage
+    from functions.logic.validation import validate_drop
+
     options = validation_options(settings())
 
     def validate(drop: DropRef, route: Route, stats: IndexStats | None) -> ValidationReport:
@@ -104,6 +107,8 @@ MANIFEST_MAX_BYTES = 4 * 1024 * 1024
 def read_manifest(drop: DropRef) -> Manifest | None:
     """The manifest in the drop's marker; None when there is none or it is unreadable (the validator has
     already reported an invalid manifest, so this only ever adds the producer's error mode)."""
+    from functions.integrations.storage import open_storage
+
     marker_uri = f"s3://{drop.bucket}/{drop.marker_key}"
     try:
         return parse_manifest(open_storage(marker_uri).read_object(marker_uri, max_bytes=MANIFEST_MAX_BYTES))
@@ -134,6 +139,8 @@ def secrets() -> tuple[str, ...]:
 @lru_cache(maxsize=4)
 def idempotency_store(table: str) -> DynamoDBPersistenceLayer:
     """Powertools Idempotency persistence (partition key ``id``, TTL attribute ``expiration``)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     return DynamoDBPersistenceLayer(table_name=table)
 
 
