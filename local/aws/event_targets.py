@@ -117,7 +117,7 @@ class EventTargetDispatcher:
             else:
                 with self._lock:
                     self.delivered += 1
-                log.info("delivered event from %s to %s", delivery.rule_arn, arn)
+                log.info("delivered an event from %s to %s", delivery.rule_arn, arn)
                 return
             log.warning("delivery to %s failed (attempt %d): %s", arn, attempt + 1, error)
             if attempt + 1 < attempts:
@@ -158,9 +158,15 @@ class EventTargetDispatcher:
             last = response["Payload"].read()
             if not response.get("FunctionError"):
                 return
-            log.warning("function %s failed (attempt %d): %s", arn, attempt + 1, last[:300])
+            log.warning("function %s failed (attempt %d of %d): %s", arn, attempt + 1, attempts, last[:300])
             if attempt + 1 < attempts:
                 _sleep_jittered(self.policy.lambda_retry_delay_s * (2**attempt))
+        log.warning(
+            "function %s failed %d times; the event goes to %s",
+            arn,
+            attempts,
+            destination or on_failure or "no destination (dropped, as Lambda does)",
+        )
         if destination:
             record = {
                 "version": "1.0",
@@ -277,6 +283,8 @@ def install(dispatcher: EventTargetDispatcher) -> EventTargetDispatcher:
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
         if getattr(self, "state", "ENABLED") == "DISABLED":
             return
+        if getattr(self, "scheduled_expression", None) and not self.event_pattern.get_pattern():
+            return  # a schedule-only rule matches no events (moto would deliver every event to it)
         ours = [t for t in self.targets if _service(t.get("Arn", "")) in OUR_SERVICES]
         if not ours:
             original(self, original_event, transform_input)

@@ -72,6 +72,11 @@ def serve(
     dispatcher.shutdown()
     runtime.shutdown()
     server.stop()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Background deliveries may be mid-retry; nothing they hold must survive the server: exit now
+    # instead of joining their threads.
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -122,15 +122,15 @@ def synthesize_test_stack(outdir: Path) -> Synthesized:
 
 
 @pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def small_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize_test_stack(tmp_path_factory.mktemp("cdk"))
 
 
 @pytest.fixture(scope="module")
-def deployed(local_aws: LocalAws, synthesized: Synthesized) -> Deployment:
+def deployed(local_aws: LocalAws, small_stack: Synthesized) -> Deployment:
     return local_aws.deploy_template(
-        synthesized.template,
-        assets_dir=synthesized.assets_dir,
+        small_stack.template,
+        assets_dir=small_stack.assets_dir,
         stack_name=f"LocalAwsFixture{time.time_ns()}",
         environment={"GREETING": "hello from the deployment"},
     )
