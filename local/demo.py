@@ -329,9 +329,11 @@ class OfflinePipeline:
     # -- what a producer does ---------------------------------------------------------------------------------
     @property
     def bucket(self) -> str:
-        return self._deployed().bucket
+        return self.deployed.bucket
 
-    def _deployed(self) -> Deployment:
+    @property
+    def deployed(self) -> Deployment:
+        """The deployed stack (raises if the pipeline is not started)."""
         if self.deployment is None:
             raise DemoError("the pipeline is not started: call start()")
         return self.deployment
@@ -380,7 +382,7 @@ class OfflinePipeline:
 
     def ledger_record(self, uri: str) -> dict[str, Any] | None:
         """The drop's ledger item (DynamoDB), as plain values."""
-        table = self._deployed().table("DataLedger")
+        table = self.deployed.table("DataLedger")
         pages = (
             self.aws.client("dynamodb")
             .get_paginator("scan")
@@ -401,7 +403,7 @@ class OfflinePipeline:
         """State machine executions whose input is this drop's import handle."""
         sfn = self.aws.client("stepfunctions")
         found = []
-        listed = sfn.list_executions(stateMachineArn=self._deployed().state_machine_arn, maxResults=1000)
+        listed = sfn.list_executions(stateMachineArn=self.deployed.state_machine_arn, maxResults=1000)
         for execution in listed["executions"]:
             described = sfn.describe_execution(executionArn=execution["executionArn"])
             if json.dumps(uri) in described.get("input", ""):
@@ -549,6 +551,8 @@ def run_demo(
     for a notification. The result's ``ok`` is True only if every step worked.
     """
     console = console or Console()
+    # an emulated import takes 630 emulated seconds: never wait less than that at the chosen pace
+    timeout_s = max(timeout_s, 630 * emulator_time_scale * 1.5 + 30)
     result = DemoResult()
     steps = _Steps(console, result)
     began = time.monotonic()
