@@ -205,6 +205,14 @@ def prepare_template(
             )
 
     for resource in resources.values():
+        if resource.get("Type") == "AWS::KMS::Key":
+            # moto 5.2.5's KMS reads CloudFormation tags as TagKey/TagValue (its API shape), not Key/Value
+            key_props = resource.get("Properties", {}) or {}
+            if isinstance(key_props.get("Tags"), list):
+                key_props["Tags"] = [
+                    {"TagKey": t.get("Key", t.get("TagKey")), "TagValue": t.get("Value", t.get("TagValue"))}
+                    for t in key_props["Tags"]
+                ]
         if resource.get("Type") != "AWS::Lambda::Function":
             continue
         props = resource.setdefault("Properties", {})
