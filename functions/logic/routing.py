@@ -38,4 +38,11 @@ def resolve_marker(settings: Settings, *, bucket: str, key: str) -> RoutedDrop |
             f"marker {key!r} sits directly in the route prefix {route.prefix!r}; "
             f"put it in a drop folder: {route.prefix}<drop>/{settings.marker_name}"
         )
+    if any(segment in ("", ".", "..") for segment in drop[len(route.prefix) :].split("/")[:-1]):
+        # S3 keeps such keys literally, but a URI with "..", "." or "//" may be normalised by whoever reads it
+        # (Pinecone) into another folder, outside the route prefix: never start an import from one.
+        return Ignored(
+            f"marker {key!r} has an empty, '.' or '..' folder name below the route prefix {route.prefix!r}; "
+            "rename the drop folder"
+        )
     return RoutedDrop(route=route, bucket=bucket, prefix=drop, marker_key=key)
