@@ -215,7 +215,10 @@ def _footer_problem(storage: Storage, uri: str, size: int, reader: RangeFile) ->
     """Check the trailing magic and footer length with ranged reads; ``None`` when the footer looks sound."""
     if size < 12:
         return f"only {size} bytes: too small to be a Parquet file (at least 12 bytes: magic, footer, magic)"
-    tail = reader.read_at(max(0, size - TAIL_READ_BYTES), min(size, TAIL_READ_BYTES))
+    tail_len = min(
+        size, TAIL_READ_BYTES, max(1024, reader.budget // 4)
+    )  # leave most of a small budget to rows
+    tail = reader.read_at(size - tail_len, tail_len)
     if tail[-4:] != MAGIC:
         if tail[-4:] == b"PARE":
             return "the footer is encrypted (PARE); Pinecone cannot read encrypted Parquet"

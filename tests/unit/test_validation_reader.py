@@ -128,3 +128,16 @@ def test_a_one_gigabyte_file_costs_less_than_4_mib(tmp_path: Path) -> None:
     assert report.totals.bytes == size
     assert report.totals.rows > 50_000
     assert report.bytes_read < 4 * MiB
+
+
+def test_the_smallest_budget_still_checks_rows_of_a_normal_file(drop: DropBuilder) -> None:
+    rows = good_rows(2000, dim=16)
+    rows[3]["metadata"] = "[]"
+    drop.add("ns/f.parquet", rows)
+    options = ValidationOptions(sample_budget_bytes=64 * 1024)
+
+    report = validate_drop(drop.uri, storage=LocalStorage(), options=options)
+
+    assert drop.path("ns/f.parquet").stat().st_size > 64 * 1024
+    assert one(report, "row.metadata_not_object").row == 3
+    assert report.bytes_read <= 64 * 1024
