@@ -19,4 +19,5 @@ pytest_plugins = [
     "tests.fixtures.scripted_server",
     "tests.fixtures.pipeline_aws",
     "tests.fixtures.campaigns",
+    "tests.fixtures.e2e",
 ]
