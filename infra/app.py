@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from functions.errors import ConfigurationError
@@ -33,6 +33,7 @@ def build_app(
     app = App(context=merged, outdir=outdir) if (merged or outdir) else App()
     config = config_from_context(app.node.try_get_context)
     stack = AutoImportStack(app, STACK_NAME, config=config)
+    Tags.of(stack).add("project", "pinecone-autoimport")
     if config.nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

@@ -23,6 +23,7 @@ from functions.models.imports import ErrorMode
 from functions.settings import (
     DEFAULT_API_VERSION,
     DEFAULT_MARKER_NAME,
+    SUPPORTED_API_VERSIONS,
     PollPolicy,
     Route,
     Settings,
@@ -143,16 +144,31 @@ class InfraConfig(BaseModel):
             )
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> InfraConfig:
+    @field_validator("routes")
+    @classmethod
+    def _routes_consistent(cls, routes: list[Route]) -> list[Route]:
         # The run-time settings model owns the cross-route rules (unique names, disjoint prefixes).
-        Settings(routes=self.routes, marker_name=self.marker_name, api_version=self.api_version)
-        if len(self.routes_json()) > MAX_ROUTES_ENV_BYTES:
+        try:
+            Settings(routes=routes)
+        except ValidationError as exc:
             raise ValueError(
-                f"routes take {len(self.routes_json())} bytes as JSON; Lambda environments are limited to 4 KB, "
+                "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            ) from exc
+        size = len(_routes_json(routes))
+        if size > MAX_ROUTES_ENV_BYTES:
+            raise ValueError(
+                f"routes take {size} bytes as JSON; Lambda environments are limited to 4 KB, "
                 f"keep routes under {MAX_ROUTES_ENV_BYTES} bytes (fewer or shorter routes)"
             )
-        return self
+        return routes
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _api_version(cls, value: Any) -> str:
+        value = str(value)
+        if value not in SUPPORTED_API_VERSIONS:
+            raise ValueError(f"{value!r} has no bulk import; use one of {', '.join(SUPPORTED_API_VERSIONS)}")
+        return value
 
     def routes_json(self) -> str:
         return json.dumps(
@@ -170,6 +186,10 @@ class InfraConfig(BaseModel):
     @property
     def min_wait_s(self) -> int:
         return min(r.poll.min_wait_s for r in self.routes)
+
+
+def _routes_json(routes: list[Route]) -> str:
+    return json.dumps([r.model_dump(mode="json", exclude_none=True) for r in routes], separators=(",", ":"))
 
 
 FIELDS_WITH_ROUTE_DEFAULTS = ("poll", "error_mode")
@@ -231,7 +251,7 @@ def _validate_part(model: type[_M], raw: Any, name: str | None) -> _M:
         names = {field: CONTEXT_PREFIX + field for field in InfraConfig.model_fields}
         if name is not None:
             names = {field: f"{CONTEXT_PREFIX}{name}.{field}" for field in model.model_fields}
-        message = describe_validation_error(exc, names)
+        message = describe_validation_error(exc, names).replace(": Value error, ", ": ")
         raise ConfigurationError(f"invalid cdk.json context: {message}") from exc
 
 

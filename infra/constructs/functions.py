@@ -130,6 +130,8 @@ class LocalPythonBundling:
                 f"{LAMBDA_PLATFORM}/py{RUNTIME_VERSION}: {detail.strip()[-400:]}. "
                 "Reach PyPI once (pip caches the wheels) or synth with -c autoimport:bundling=none."
             ) from exc
+        # Console scripts (httpx's CLI) carry this machine's interpreter path and are useless on Lambda.
+        shutil.rmtree(out / "bin", ignore_errors=True)
         return True
 
 

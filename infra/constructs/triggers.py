@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -17,6 +18,7 @@ from infra.nag import acknowledge
 
 TARGET_RETRY_ATTEMPTS = 8
 TARGET_MAX_EVENT_AGE = Duration.hours(6)
+ASYNC_RETRY_ATTEMPTS = 2
 
 
 def _escape_wildcard(text: str) -> str:
@@ -80,6 +82,7 @@ class Triggers(Construct):
                 max_event_age=TARGET_MAX_EVENT_AGE,
             )
         )
+        self._dead_letter_failed_invocations("StartImportFailures", start_import, key)
         self.reconciler_rule: events.Rule | None = None
         if reconciler_rate_minutes > 0:
             self.reconciler_rule = events.Rule(
@@ -96,3 +99,25 @@ class Triggers(Construct):
                     max_event_age=Duration.minutes(max(reconciler_rate_minutes, 1)),
                 )
             )
+            self._dead_letter_failed_invocations("ReconcilerFailures", reconciler, key)
+
+    def _dead_letter_failed_invocations(self, id_: str, fn: lambda_.IFunction, key: kms.IKey) -> None:
+        """EventBridge invokes asynchronously: its target DLQ only catches events it could not deliver. An event
+        whose function run fails (after Lambda's own retries) goes to the same queue instead of vanishing."""
+        lambda_.CfnEventInvokeConfig(
+            self,
+            id_,
+            function_name=fn.function_name,
+            qualifier="$LATEST",
+            maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=int(TARGET_MAX_EVENT_AGE.to_seconds()),
+            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
+                    destination=self.dead_letter_queue.queue_arn
+                )
+            ),
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
+        )
+        key.grant(fn, "kms:Decrypt", "kms:GenerateDataKey")

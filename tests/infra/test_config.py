@@ -18,6 +18,8 @@ from infra.constructs.functions import LocalPythonBundling, asset_fingerprint, l
 from infra.constructs.triggers import marker_key_patterns
 from infra.constructs.workflow import max_polls, state_machine_timeout_s
 
+pytestmark = pytest.mark.xdist_group("infra")
+
 REPO = Path(__file__).resolve().parents[2]
 ROUTE = {"name": "a", "prefix": "imports/", "index_host": "idx-1.svc.pinecone.io"}
 
@@ -56,7 +58,10 @@ def test_top_level_poll_and_error_mode_are_defaults_for_routes() -> None:
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"routes": [ROUTE, {**ROUTE, "name": "b", "prefix": "imports/daily/"}]}, "route prefixes overlap"),
+        (
+            {"routes": [ROUTE, {**ROUTE, "name": "b", "prefix": "imports/daily/"}]},
+            "autoimport:routes: route prefixes overlap",
+        ),
         ({"routes": [{**ROUTE, "prefix": "/abs/"}]}, "autoimport:routes[0].prefix"),
         ({"routes": []}, "autoimport:routes"),
         ({"marker_name": "a/b"}, "autoimport:marker_name"),
@@ -67,6 +72,8 @@ def test_top_level_poll_and_error_mode_are_defaults_for_routes() -> None:
         ({"reconciler_rate_minutes": "-1"}, "autoimport:reconciler_rate_minutes"),
         ({"error_mode": "ignore"}, "autoimport:error_mode"),
         ({"poll": {"min_wait_s": 900, "max_wait_s": 60}}, "min_wait_s (900) must not exceed max_wait_s (60)"),
+        ({"api_version": "1999-01"}, "autoimport:api_version: '1999-01' has no bulk import"),
+        ({"routes": [ROUTE, {**ROUTE, "prefix": "other/"}]}, "autoimport:routes: route names must be unique"),
         ({"bogus": 1}, None),  # unknown keys under the prefix are not read (CDK context is shared)
     ],
 )
@@ -87,7 +94,7 @@ def test_missing_routes_say_what_to_add() -> None:
 
 
 def test_cdk_app_exits_2_with_a_one_line_reason_and_no_traceback(tmp_path: Path) -> None:
-    # Given overlapping route prefixes passed the way the CDK CLI passes context
+    # Given overlapping route prefixes passed the way the CDK CLI passes context (CDK_CONTEXT_JSON)
     context = {
         **cdk_json_context(),
         "autoimport:routes": [ROUTE, {**ROUTE, "name": "b", "prefix": "imports/daily/"}],
@@ -95,11 +102,11 @@ def test_cdk_app_exits_2_with_a_one_line_reason_and_no_traceback(tmp_path: Path)
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
     # When the app runs as `cdk synth` runs it
     proc = subprocess.run(
-        [sys.executable, "-m", "infra.app"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "infra.app"], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
     )
-    # Then it stops before synthesizing, says why, and shows no traceback
-    assert proc.returncode == 2
-    assert "route prefixes overlap: 'imports/' contains 'imports/daily/'" in proc.stderr
+    # Then it stops before synthesizing, says which key is wrong and why, and shows no traceback
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "autoimport:routes: route prefixes overlap: 'imports/' contains 'imports/daily/'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not list(tmp_path.glob("*.template.json"))
 
