@@ -62,12 +62,10 @@ def validate_drop(
     started = time.monotonic()
     problems: list[Problem] = []
     report = ValidationReport(uri=uri, valid=False)
-    target = Target(
-        dimension=dimension if dimension is not None else (index.dimension if index else None),
-        vector_type=(vector_type or (index.vector_type or "dense" if index else None)),
-    )
-    if target.vector_type is not None:
-        target.vector_type = target.vector_type.lower()
+    if index is not None:
+        dimension = dimension if dimension is not None else index.dimension
+        vector_type = vector_type or index.vector_type or "dense"  # no vector_type (older APIs): dense
+    target = Target(dimension=dimension, vector_type=vector_type.lower() if vector_type else None)
 
     if uri.rstrip("/").lower().endswith(PARQUET_SUFFIX):
         problems.append(
@@ -113,7 +111,7 @@ def validate_drop(
         )
     if index is not None:
         check_index(layout, index, problems)
-    if layout.marker is not None:
+    if layout.marker is not None and not too_many_files:
         bytes_read += check_manifest(root, layout, inspections, storage, problems)
 
     report.namespaces = {
