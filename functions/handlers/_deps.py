@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING
 from functions.errors import AutoImportError, ConfigurationError
 from functions.integrations import aws
 from functions.integrations.pinecone import PineconeClient
-from functions.logic.pipeline import Collaborators
 from functions.logic.ports import Ledger, PineconeApi, Validator
-from functions.models.handle import DropRef
-from functions.models.imports import IndexStats
-from functions.models.manifest import Manifest, parse_manifest
-from functions.models.report import ValidationOptions, ValidationReport
 from functions.settings import REPORT_FILE_NAME, Route, Settings, get_settings
 
-if TYPE_CHECKING:  # imported where used: the poll, cancel and finalize handlers never load pyarrow
+if TYPE_CHECKING:
+    # Imported where used, so the poll, cancel and finalize handlers load neither pyarrow (validator) nor the
+    # start_import pipeline, manifest and report models, nor the idempotency layer: a shorter cold start.
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from functions.logic.pipeline import Collaborators
+    from functions.models.handle import DropRef
+    from functions.models.imports import IndexStats
+    from functions.models.manifest import Manifest
+    from functions.models.report import ValidationOptions, ValidationReport
 
 
 def settings() -> Settings:
@@ -80,6 +83,8 @@ def workflow() -> aws.StepFunctionsWorkflow:
 
 
 def validation_options(s: Settings) -> ValidationOptions:
+    from functions.models.report import ValidationOptions
+
     return ValidationOptions(
         marker_name=s.marker_name,
         report_name=REPORT_FILE_NAME,
@@ -108,6 +113,7 @@ def read_manifest(drop: DropRef) -> Manifest | None:
     """The manifest in the drop's marker; None when there is none or it is unreadable (the validator has
     already reported an invalid manifest, so this only ever adds the producer's error mode)."""
     from functions.integrations.storage import open_storage
+    from functions.models.manifest import parse_manifest
 
     marker_uri = f"s3://{drop.bucket}/{drop.marker_key}"
     try:
@@ -117,6 +123,8 @@ def read_manifest(drop: DropRef) -> Manifest | None:
 
 
 def collaborators(route: Route) -> Collaborators:
+    from functions.logic.pipeline import Collaborators
+
     return Collaborators(
         api=pinecone(route.index_host),
         validate=validator(),
