@@ -115,7 +115,8 @@ def open_storage(uri: str, *, endpoint_url: str | None = None, region: str | Non
     """The storage that serves ``uri``: :class:`S3Storage` for ``s3://``, :class:`LocalStorage` otherwise.
 
     ``endpoint_url`` (e.g. a moto server) overrides boto3's own resolution, which already honours
-    ``AWS_ENDPOINT_URL``.
+    ``AWS_ENDPOINT_URL``. The boto3 client is created once per (endpoint_url, region) and process, so a Lambda
+    reuses its connections across invocations.
     """
     if is_s3_uri(uri):
         return S3Storage(endpoint_url=endpoint_url, region=region)

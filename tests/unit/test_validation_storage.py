@@ -17,6 +17,9 @@ from functions.integrations.storage import (
     open_storage,
     parse_s3_uri,
 )
+from functions.logic.validation import validate_drop
+from functions.models.report import ValidationOptions
+from tests.fixtures.drops import DropBuilder, good_rows
 
 
 def client_error(code: str, status: int) -> ClientError:
@@ -89,3 +92,42 @@ def test_s3_errors_map_to_storage_errors_naming_the_object(code: str, status: in
     assert "s3://drops/imports/d1/a.parquet" in error.message
     assert error.hint
     assert error.retryable is (expected is StorageUnavailable)
+
+
+class FlakyStorage(LocalStorage):
+    """Local storage whose reads of one file fail like S3 under throttling or with access denied."""
+
+    def __init__(self, failing: str, error: Exception) -> None:
+        self.failing = failing
+        self.error = error
+
+    def read_range(self, uri: str, start: int, length: int) -> bytes:
+        if uri.endswith(self.failing):
+            raise self.error
+        return super().read_range(uri, start, length)
+
+
+def test_a_storage_outage_during_footer_reads_is_raised_not_reported(tmp_path: Path) -> None:
+    drop = DropBuilder(tmp_path / "drop")
+    for n in range(6):
+        drop.add(f"ns/part-{n}.parquet", good_rows(3, start=n * 3))
+    storage = FlakyStorage("part-4.parquet", StorageUnavailable("read s3://b/ns/part-4.parquet: SlowDown"))
+
+    with pytest.raises(StorageUnavailable, match="part-4"):
+        validate_drop(drop.uri, storage=storage, options=ValidationOptions(concurrency=3))
+
+
+def test_a_file_that_cannot_be_read_is_reported_with_its_name(tmp_path: Path) -> None:
+    drop = DropBuilder(tmp_path / "drop")
+    drop.add("ns/part-0.parquet")
+    drop.add("ns/part-1.parquet", good_rows(3, start=50))
+    storage = FlakyStorage(
+        "part-1.parquet", StorageAccessDenied("read s3://b/ns/part-1.parquet: access denied")
+    )
+
+    report = validate_drop(drop.uri, storage=storage)
+
+    problem = [p for p in report.problems if p.code == "file.unreadable"]
+    assert [(p.file, p.severity.value) for p in problem] == [("ns/part-1.parquet", "error")]
+    assert "access denied" in problem[0].message
+    assert report.namespaces["ns"].rows == 10

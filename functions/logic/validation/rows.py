@@ -133,6 +133,16 @@ def check_record(
                 )
 
 
+def all_finite(values: list[Any]) -> bool:
+    """Every value is a finite number (the hot loop of row checks: ``map`` over C ``isfinite``, ~8x faster than
+    a per-value ``isinstance`` test). A null, a string or a nested list raises TypeError, an int too large for a
+    float OverflowError: both mean "not a finite number"."""
+    try:
+        return all(map(math.isfinite, values))
+    except (TypeError, OverflowError):
+        return False
+
+
 def check_dense(
     values: list[Any],
     row: int,
@@ -142,7 +152,7 @@ def check_dense(
     key: str,
 ) -> None:
     length = len(values)
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+    if not all_finite(values):
         findings.add("row.non_finite", row, "values", "values contain NaN, infinity or null")
     elif not any(values):
         findings.add("row.zero_vector", row, "values", "all values are zero")
@@ -200,7 +210,7 @@ def check_sparse(
             "sparse_values",
             f"{len(indices)} non-zeros (max {options.max_sparse_nonzeros})",
         )
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+    if not all_finite(values):
         findings.add("row.non_finite", row, "sparse_values", "sparse values contain NaN, infinity or null")
 
 

@@ -33,7 +33,13 @@ def inspect_all(
         return {}
     workers = max(1, min(options.concurrency, len(files)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
-        results = list(pool.map(inspect, files))  # map keeps order; the first storage outage propagates
+        futures = [pool.submit(inspect, obj) for obj in files]
+        try:
+            results = [future.result() for future in futures]  # in file order: deterministic
+        except BaseException:
+            for future in futures:  # a storage outage: stop at once, the whole validation is retried later
+                future.cancel()
+            raise
     return {obj.key: result for obj, result in zip(files, results, strict=True)}
 
 
