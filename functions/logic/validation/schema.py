@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Protocol
 
 from functions.integrations.parquet import ColumnType, ParquetInspection, inspect_parquet
 from functions.integrations.storage import Storage, StoredObject, join_uri
@@ -65,6 +65,10 @@ def check_file(
     for column in info.skipped_columns:
         problems.append(problem("file.sample_skipped", f"{key}: {info.sample_note}", file=key, column=column))
     check_schema(key, info.columns, target, options, problems)
+
+
+class AddProblem(Protocol):
+    def __call__(self, code: str, message: str, column: str, severity: Severity | None = None) -> None: ...
 
 
 def check_schema(
@@ -155,7 +159,7 @@ def check_schema(
             add("schema.extra_column", f"unsupported column {name!r}", name, severity)
 
 
-def check_float_list(add: Any, column_type: ColumnType, column: str, label: str) -> None:
+def check_float_list(add: AddProblem, column_type: ColumnType, column: str, label: str) -> None:
     item = column_type.item
     if column_type.kind != "list" or item is None:
         add("schema.wrong_type", f"{label} must be list<float32>, found {column_type.text}", column)
