@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from local.aws.runtime import LocalAws
@@ -325,6 +325,31 @@ def deploy_template(
     ``PINECONE_API_KEY`` for offline runs). ``secrets`` maps a Secrets Manager logical-id prefix
     (or a secret name) to a value to store after the stack exists.
     """
+    try:
+        return _deploy(
+            aws,
+            template,
+            assets_dir=assets_dir,
+            stack_name=stack_name,
+            environment=environment,
+            secrets=secrets,
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise DeploymentError(
+            f"deploying {stack_name} into the local AWS failed: {exc}\n"
+            f"local AWS log ({aws.log_path}) ends with:\n{aws.log_tail(40)}"
+        ) from exc
+
+
+def _deploy(
+    aws: LocalAws,
+    template: Mapping[str, Any],
+    *,
+    assets_dir: Path | None,
+    stack_name: str,
+    environment: Mapping[str, str] | None,
+    secrets: Mapping[str, str] | None,
+) -> Deployment:
     env = {"AWS_ENDPOINT_URL": aws.endpoint_url, **(environment or {})}
     inline = assets_dir is None
     if assets_dir is not None:
@@ -352,6 +377,7 @@ def deploy_template(
     _repoint_functions(aws, deployment, definitions)
     deployment.skipped = {**dropped_resources(template), **_create_what_moto_skipped(aws, body, deployment)}
     deployment.eventbridge_buckets = _enable_eventbridge(aws, template, resources)
+    _enable_versioning(aws, template, resources)
     _describe_functions(aws, deployment)
     provisioned_ids = {r.logical_id for r in provisioned}
     if secrets:
@@ -506,7 +532,8 @@ def _replace_references(node: Any, values: Mapping[str, str]) -> Any:
 def _create_what_moto_skipped(
     aws: LocalAws, body: Mapping[str, Any], deployment: Deployment
 ) -> dict[str, str]:
-    """Create resources moto's CloudFormation ignores but the pipeline needs (SNS subscriptions)."""
+    """Create resources moto's CloudFormation ignores but the pipeline needs (SNS subscriptions,
+    Lambda asynchronous-invocation configs)."""
     created = {r.logical_id for r in deployment.resources}
     skipped: dict[str, str] = {}
     for logical_id, resource in body.get("Resources", {}).items():
@@ -516,6 +543,9 @@ def _create_what_moto_skipped(
         if kind == "AWS::SNS::Subscription":
             arn = _subscribe(aws, resource.get("Properties", {}), deployment)
             deployment.resources.append(StackResource(logical_id=logical_id, type=kind, physical_id=arn))
+        elif kind == "AWS::Lambda::EventInvokeConfig":
+            function = _put_event_invoke_config(aws, resource.get("Properties", {}), deployment)
+            deployment.resources.append(StackResource(logical_id=logical_id, type=kind, physical_id=function))
         else:
             skipped[logical_id] = kind
     return skipped
@@ -539,8 +569,26 @@ def _subscribe(aws: LocalAws, props: Mapping[str, Any], deployment: Deployment) 
     return str(response["SubscriptionArn"])
 
 
+def _put_event_invoke_config(aws: LocalAws, props: Mapping[str, Any], deployment: Deployment) -> str:
+    """Asynchronous-invocation settings (retries, on-failure destination) the event delivery honours."""
+    function = _resolve(aws, props["FunctionName"], deployment)
+    kwargs: dict[str, Any] = {"FunctionName": function}
+    for name in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+        if name in props:
+            kwargs[name] = int(props[name])
+    destinations: dict[str, Any] = {}
+    for outcome in ("OnSuccess", "OnFailure"):
+        target = (props.get("DestinationConfig") or {}).get(outcome, {}).get("Destination")
+        if target is not None:
+            destinations[outcome] = {"Destination": _resolve(aws, target, deployment)}
+    if destinations:
+        kwargs["DestinationConfig"] = destinations
+    aws.client("lambda").put_function_event_invoke_config(**kwargs)
+    return function
+
+
 def _resolve(aws: LocalAws, value: Any, deployment: Deployment) -> str:
-    """Resolve the ``Ref`` / ``Fn::GetAtt [X, Arn]`` values a CDK subscription uses."""
+    """Resolve the ``Ref`` / ``Fn::GetAtt [X, Arn]`` values CDK uses in the resources we create."""
     if isinstance(value, str):
         return value
     physical = {r.logical_id: r for r in deployment.resources}
@@ -586,6 +634,26 @@ def _enable_eventbridge(
         current["EventBridgeConfiguration"] = {}
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
     return list(dict.fromkeys(wanted))
+
+
+def _enable_versioning(
+    aws: LocalAws, template: Mapping[str, Any], resources: list[StackResource]
+) -> list[str]:
+    """Apply the bucket versioning moto's CloudFormation ignores: a marker uploaded again gets a new version id,
+    so it is a new drop attempt, as in AWS."""
+    physical = {r.logical_id: r.physical_id for r in resources}
+    versioned: list[str] = []
+    s3 = aws.client("s3")
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::S3::Bucket" or logical_id not in physical:
+            continue
+        config = (resource.get("Properties", {}) or {}).get("VersioningConfiguration") or {}
+        if config.get("Status") == "Enabled":
+            s3.put_bucket_versioning(
+                Bucket=physical[logical_id], VersioningConfiguration={"Status": "Enabled"}
+            )
+            versioned.append(physical[logical_id])
+    return versioned
 
 
 def _describe_functions(aws: LocalAws, deployment: Deployment) -> None:

@@ -225,7 +225,7 @@ def _sleep_jittered(seconds: float) -> None:
 
 
 def real_shaped(event: dict[str, Any]) -> dict[str, Any]:
-    """What EventBridge hands a target: ISO time, a unique id for S3 events."""
+    """What EventBridge hands a target: ISO time, a unique id and ``etag`` (not ``eTag``) for S3 events."""
     event = copy.deepcopy(event)
     stamp = event.get("time")
     if isinstance(stamp, int | float):
@@ -235,6 +235,9 @@ def real_shaped(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("id") == S3_PLACEHOLDER_EVENT_ID or not event.get("id"):
         event["id"] = str(uuid.uuid4())
     event.pop("ingestion-time", None)
+    obj = (event.get("detail") or {}).get("object") if event.get("source") == "aws.s3" else None
+    if isinstance(obj, dict) and "eTag" in obj and "etag" not in obj:
+        obj["etag"] = obj.pop("eTag")  # moto spells it eTag; S3's EventBridge events say etag
     return event
 
 

@@ -13,11 +13,13 @@ the caller runs.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -88,7 +90,11 @@ class LocalAws:
             self._process = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        self._port = self._wait_ready()
+        try:
+            self._port = self._wait_ready()
+        except BaseException:  # Ctrl-C or a failed start must not leave the child behind
+            self.stop()
+            raise
         return self
 
     def _wait_ready(self) -> int:
@@ -157,7 +163,9 @@ class LocalAws:
         return session.client(
             service,
             endpoint_url=self.endpoint_url,
-            config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2}, **config),
+            config=Config(
+                **{"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 2}, **config}
+            ),
         )
 
     def reset(self) -> None:
@@ -175,6 +183,49 @@ class LocalAws:
         except FileNotFoundError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def fire_scheduled_rule(self, rule_name: str, *, event_bus: str = "default") -> list[dict[str, Any]]:
+        """Run a schedule-only rule's targets once now (moto never fires schedules).
+
+        Lambda targets are invoked synchronously with a "Scheduled Event"; Step Functions targets get an
+        execution. Returns one ``{"target": arn, "error": ..., "payload": ...}`` per target.
+        """
+        events = self.client("events")
+        rule = events.describe_rule(Name=rule_name, EventBusName=event_bus)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": self.region,
+            "resources": [rule["Arn"]],
+            "detail": {},
+        }
+        results: list[dict[str, Any]] = []
+        targets = events.list_targets_by_rule(Rule=rule_name, EventBusName=event_bus)["Targets"]
+        for target in targets:
+            payload = json.loads(target["Input"]) if target.get("Input") else event
+            arn = target["Arn"]
+            if ":lambda:" in arn:
+                response = self.client("lambda", read_timeout=900).invoke(
+                    FunctionName=arn, Payload=json.dumps(payload).encode()
+                )
+                body = response["Payload"].read()
+                results.append(
+                    {
+                        "target": arn,
+                        "error": response.get("FunctionError"),
+                        "payload": json.loads(body) if body else None,
+                    }
+                )
+            elif ":states:" in arn:
+                started = self.client("stepfunctions").start_execution(
+                    stateMachineArn=arn, input=json.dumps(payload)
+                )
+                results.append({"target": arn, "error": None, "payload": started["executionArn"]})
+        return results
 
     # -- deploying ------------------------------------------------------------------------------------
     def deploy_template(

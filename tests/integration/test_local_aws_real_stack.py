@@ -101,6 +101,10 @@ def test_functions_point_at_local_aws_and_the_executing_state_machine(
     ]
     assert start["AUTOIMPORT_STATE_MACHINE_ARN"] == real.state_machine_arn
     assert start["PINECONE_API_KEY_SECRET_ID"] == real.secrets[0]
+    # moto's CloudFormation ignores AWS::Lambda::EventInvokeConfig; the deployer applies it
+    async_config = lam.get_function_event_invoke_config(FunctionName=real.function("start_import"))
+    destination = async_config["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination.rsplit(":", 1)[-1] == real.one("AWS::SQS::Queue").rsplit("/", 1)[-1]
 
 
 def test_the_state_machine_that_runs_is_the_synthesized_one(
@@ -132,3 +136,17 @@ def test_a_marker_upload_runs_the_real_start_import(
 
     assert seen, f"start_import never called the index host; server log:\n{local_aws.log_tail()}"
     assert {request["api_key"] for request in seen} == {API_KEY}  # read from the stack's secret
+
+
+def test_firing_the_reconciler_schedule_runs_the_real_reconciler(
+    local_aws: LocalAws, real: Deployment, index_host: tuple[str, list[dict[str, Any]]]
+) -> None:
+    _, seen = index_host
+    schedule = next(name for name in real.rules if "Reconciler" in name)
+    before = len(seen)
+
+    results = local_aws.fire_scheduled_rule(schedule)
+
+    assert [r["target"].rsplit(":", 1)[-1] for r in results] == [real.function("reconciler")]
+    assert results[0]["error"] is None, results
+    assert any(request["path"].startswith("/bulk/imports") for request in seen[before:])
