@@ -142,3 +142,15 @@ def test_asset_fingerprint_changes_with_requirements() -> None:
     assert all("==" in r for r in without_layers)  # pinned to what the tests run
     assert asset_fingerprint(with_layers) != asset_fingerprint(without_layers)
     assert asset_fingerprint(with_layers) == asset_fingerprint(list(with_layers))
+
+
+def test_pip_bundling_failure_says_what_to_do(tmp_path: Path) -> None:
+    # Given a requirement pip rejects before touching the network
+    bundler = LocalPythonBundling(["not a valid requirement!!"])
+    # When the asset is bundled, Then the error names the packages, the platform and both ways out
+    with pytest.raises(RuntimeError) as excinfo:
+        bundler.try_bundle(str(tmp_path))
+    message = str(excinfo.value)
+    assert "not a valid requirement!!" in message
+    assert "manylinux2014_x86_64/py3.12" in message
+    assert "-c autoimport:bundling=none" in message
