@@ -361,10 +361,15 @@ class OfflinePipeline:
         found: list[Notification] = self._notifications.matching(lambda n: n.drop_uri == uri)
         return found
 
-    def wait_for_notification(self, uri: str, *, timeout_s: float = 60.0) -> Notification:
+    def wait_for_notification(
+        self, uri: str, *, outcome: str | None = None, timeout_s: float = 60.0
+    ) -> Notification:
+        """The first SNS message about this drop (with this ``outcome``, if given)."""
         assert self._notifications is not None
         found: Notification = self._notifications.wait_for(
-            lambda n: n.drop_uri == uri, timeout_s=timeout_s, what=f"the SNS notification for {uri}"
+            lambda n: n.drop_uri == uri and (outcome is None or n.outcome == outcome),
+            timeout_s=timeout_s,
+            what=f"the {outcome or 'SNS'} notification for {uri}",
         )
         return found
 

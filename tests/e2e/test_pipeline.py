@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from functions.cli import app as cli
+from local.aws.event_targets import real_shaped
 from local.demo import OfflinePipeline, UploadedDrop
 from local.sample_data import drop_with_late_bad_record, sample_drop, schema_mistake_drop
 from tests.fixtures.e2e import E2E, E2E_DIMENSION
@@ -264,7 +266,11 @@ def test_the_same_marker_event_delivered_again_starts_nothing_new(e2e: E2E, drop
     )
 
     drop = pipeline.upload_drop(data, drop_name)
-    event = e2e.s3_event_for(drop.marker_key)
+    event = real_shaped(e2e.s3_event_for(drop.marker_key))  # as EventBridge hands it to a function
+    assert (event["detail"]["object"]["etag"], event["detail"]["object"]["version-id"]) == (
+        drop.marker_etag,
+        drop.marker_version_id,
+    )
     eventually(lambda: pipeline.imports(drop.uri), "the first delivery started the import", e2e)
     lam = pipeline.aws.client("lambda")
     replies = []
@@ -286,6 +292,35 @@ def test_the_same_marker_event_delivered_again_starts_nothing_new(e2e: E2E, drop
     )
     assert len(pipeline.notifications(drop.uri)) == 1
     assert len(pipeline.events(drop.uri)) == 1
+
+
+def test_a_rejected_drop_fixed_and_marked_again_is_imported(e2e: E2E, drop_name: str) -> None:
+    """What the report's guide says: fix the files, upload them again, then upload the marker again."""
+    pipeline = e2e.pipeline
+    first = pipeline.upload_drop(schema_mistake_drop(dimension=E2E_DIMENSION, rows=20), drop_name)
+    assert notification_for(e2e, first).outcome == "Rejected"
+    fixed = sample_drop(
+        namespaces=["reviews"], rows_per_namespace=20, files_per_namespace=1, dimension=E2E_DIMENSION
+    )
+    namespace = f"{drop_name}-reviews"
+    fixed_files = {f"{namespace}/part-00000.parquet": fixed.files["reviews/part-00000.parquet"]}
+    pipeline.aws.client("s3").delete_object(
+        Bucket=pipeline.bucket, Key=f"{first.prefix}reviews/part-00000.parquet"
+    )
+
+    again = pipeline.upload_drop(
+        replace(fixed, files=fixed_files, rows_per_namespace={namespace: 20}), drop_name
+    )
+    try:
+        note = pipeline.wait_for_notification(
+            again.uri, outcome="Completed", timeout_s=NOTIFICATION_TIMEOUT_S
+        )
+    except Exception as exc:
+        outcomes = [n.outcome for n in pipeline.notifications(again.uri)]
+        pytest.fail(f"{exc}; notifications so far: {outcomes}; local AWS log:\n{e2e.server_log()}")
+
+    assert note.message["drop"]["drop_id"] != pipeline.notifications(first.uri)[0].message["drop"]["drop_id"]
+    assert pipeline.namespace_counts().get(namespace) == 20
 
 
 def _first_vector(parquet: bytes) -> list[float]:
