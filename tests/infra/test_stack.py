@@ -293,3 +293,49 @@ def test_variant_uses_existing_bucket_and_secret_and_creates_pinecone_role(
         env = fn["Properties"]["Environment"]["Variables"]
         assert env["PINECONE_API_KEY_SECRET_ID"].endswith(":secret:pinecone/api-key-AbCdEf")
         assert "Layers" not in fn["Properties"]
+
+
+UNSCOPABLE_ACTIONS = {
+    # X-Ray and CloudWatch Logs vended delivery have no resource-level permissions.
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+}
+
+
+@pytest.mark.parametrize("which", ["synthesized", "synthesized_variant"])
+def test_identity_policies_scope_resources_except_where_aws_allows_none(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    s: Synthesized = request.getfixturevalue(which)
+    unscoped = [
+        (lid, _actions(st))
+        for lid, policy in s.resources("AWS::IAM::Policy").items()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "*" in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+        and not set(_actions(st)) <= UNSCOPABLE_ACTIONS
+    ]
+    assert unscoped == []
+
+
+def test_function_environment_is_what_the_settings_model_accepts(synthesized: Synthesized) -> None:
+    from functions.settings import settings_from_env
+
+    for name, (_, fn) in _functions_by_name(synthesized).items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        # Tokens (ARNs, table names) resolve at deploy time: stand in plain strings for them.
+        plain = {k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in env.items()}
+        settings = settings_from_env(plain)
+        assert [r.name for r in settings.routes] == ["default"], name
+        assert settings.marker_name == "_SUCCESS"
+        assert settings.api_key_secret_id == "resolved-pinecone_api_key_secret_id"
+        assert settings.poll_wait_scale == 1.0
