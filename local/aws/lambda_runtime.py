@@ -98,8 +98,16 @@ class Outcome:
 class LambdaRuntime:
     """Runs handlers one at a time with each function's own environment."""
 
-    def __init__(self, *, base_environment: Mapping[str, str], code_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_environment: Mapping[str, str],
+        code_root: Path | None = None,
+        timeout_scale: float = 2.0,
+    ) -> None:
         self._base = dict(base_environment)
+        self.timeout_scale = timeout_scale
+        """A function times out after ``Timeout * timeout_scale`` (slack for loaded test machines)."""
         self._lock = threading.Lock()
         self._code_root = code_root or Path(tempfile.mkdtemp(prefix="local-aws-code-"))
         self._extracted: dict[str, Path] = {}
@@ -175,20 +183,48 @@ class LambdaRuntime:
 
     # -- running -------------------------------------------------------------------------------------
     def run(self, fn: Invocation, payload: bytes | str | None) -> Outcome:
-        """Run one invocation synchronously (RequestResponse)."""
+        """Run one invocation synchronously (RequestResponse).
+
+        The handler runs in its own thread so the function's timeout can be enforced: past
+        ``timeout_s * timeout_scale`` the caller gets Lambda's ``Sandbox.Timedout`` error. Python cannot
+        stop the thread, so it keeps the lock until it returns (later invocations wait for it).
+        """
         event = _decode_event(payload)
         if not self._lock.acquire(timeout=LOCK_TIMEOUT_S):
             return _error_outcome(
                 "Sandbox.Timedout", f"{fn.function_name}: another invocation never finished"
             )
+        self.invocations += 1
+        context = FakeLambdaContext(
+            function_name=fn.function_name,
+            invoked_function_arn=fn.function_arn,
+            memory_limit_in_mb=fn.memory_mb,
+            timeout_s=fn.timeout_s,
+        )
+        box: list[Outcome] = []
+        worker = threading.Thread(
+            target=self._execute,
+            args=(fn, event, context, box),
+            name=f"lambda-{fn.function_name}",
+            daemon=True,
+        )
         try:
-            self.invocations += 1
-            context = FakeLambdaContext(
-                function_name=fn.function_name,
-                invoked_function_arn=fn.function_arn,
-                memory_limit_in_mb=fn.memory_mb,
-                timeout_s=fn.timeout_s,
+            worker.start()
+        except BaseException:
+            self._lock.release()
+            raise
+        worker.join(timeout=fn.timeout_s * self.timeout_scale)
+        if worker.is_alive():
+            log.warning("%s timed out after %d s", fn.function_name, fn.timeout_s)
+            return _error_outcome(
+                "Sandbox.Timedout",
+                f"RequestId: {context.aws_request_id} Error: Task timed out after {fn.timeout_s:.2f} seconds",
             )
+        return box[0]
+
+    def _execute(self, fn: Invocation, event: Any, context: FakeLambdaContext, box: list[Outcome]) -> None:
+        """Run the handler (in its own thread); always releases the invocation lock."""
+        try:
             with self._environment(self.environment_for(fn)):
                 _clear_settings_cache()
                 try:
@@ -196,14 +232,18 @@ class LambdaRuntime:
                     result = handler(event, context)
                 except Exception as exc:  # a function error, reported like Lambda does
                     log.info("%s raised %s: %s", fn.function_name, type(exc).__name__, exc)
-                    return _error_outcome(type(exc).__name__, str(exc), traceback.format_exception(exc)[-20:])
+                    box.append(
+                        _error_outcome(type(exc).__name__, str(exc), traceback.format_exception(exc)[-20:])
+                    )
+                    return
                 finally:
                     _clear_settings_cache()
             try:
-                body = json.dumps(result, default=str).encode()
+                box.append(Outcome(payload=json.dumps(result, default=str).encode()))
             except (TypeError, ValueError) as exc:
-                return _error_outcome("Runtime.MarshalError", f"Unable to marshal response: {exc}")
-            return Outcome(payload=body)
+                box.append(_error_outcome("Runtime.MarshalError", f"Unable to marshal response: {exc}"))
+        except BaseException as exc:  # SystemExit and the like: still a function error, never a hang
+            box.append(_error_outcome(type(exc).__name__, str(exc) or type(exc).__name__))
         finally:
             self._lock.release()
 

@@ -51,6 +51,7 @@ class LocalAws:
         region: str = "us-east-1",
         log_path: Path | None = None,
         retry_delay_s: float = 0.5,
+        timeout_scale: float = 2.0,
         code_paths: list[Path] | None = None,
         startup_timeout_s: float = 60.0,
         python: str | None = None,
@@ -58,6 +59,7 @@ class LocalAws:
         self.region = region
         self.log_path = log_path or Path(tempfile.mkdtemp(prefix="local-aws-")) / "server.log"
         self.retry_delay_s = retry_delay_s
+        self.timeout_scale = timeout_scale
         self.code_paths = [PROJECT_ROOT, *(code_paths or [])]
         self.startup_timeout_s = startup_timeout_s
         self.python = python or sys.executable
@@ -79,6 +81,8 @@ class LocalAws:
             self.region,
             "--retry-delay",
             str(self.retry_delay_s),
+            "--timeout-scale",
+            str(self.timeout_scale),
         ]
         for path in self.code_paths:
             command += ["--code-path", str(path)]

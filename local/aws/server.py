@@ -27,6 +27,7 @@ def serve(
     port: int = 0,
     region: str = "us-east-1",
     retry_delay_s: float = 0.5,
+    timeout_scale: float = 2.0,
     code_paths: list[Path] | None = None,
 ) -> None:
     for path in reversed(code_paths or []):
@@ -52,7 +53,7 @@ def serve(
     os.environ["MOTO_PORT"] = str(bound_port)
     os.environ["AWS_ENDPOINT_URL"] = endpoint
 
-    runtime = lambda_runtime.LambdaRuntime(base_environment=dict(os.environ))
+    runtime = lambda_runtime.LambdaRuntime(base_environment=dict(os.environ), timeout_scale=timeout_scale)
     lambda_runtime.install(runtime)
     dispatcher = event_targets.EventTargetDispatcher(
         endpoint_url=endpoint,
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--retry-delay", type=float, default=0.5, help="seconds between delivery retries")
+    parser.add_argument(
+        "--timeout-scale", type=float, default=2.0, help="functions time out after Timeout x this"
+    )
     parser.add_argument("--code-path", action="append", type=Path, default=[], help="prepend to sys.path")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -97,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         region=args.region,
         retry_delay_s=args.retry_delay,
+        timeout_scale=args.timeout_scale,
         code_paths=args.code_path,
     )
 

@@ -39,7 +39,7 @@ def _eventually(probe: Callable[[], Any], what: str, aws: LocalAws, timeout_s: f
     pytest.fail(f"{what} did not happen within {timeout_s:.0f} s; server log:\n{aws.log_tail()}")
 
 
-def _create_function(aws: LocalAws, handler: str, env: dict[str, str] | None = None) -> str:
+def _create_function(aws: LocalAws, handler: str, env: dict[str, str] | None = None, timeout: int = 3) -> str:
     lam = aws.client("lambda")
     role = aws.client("iam").create_role(RoleName=f"r-{os.urandom(4).hex()}", AssumeRolePolicyDocument="{}")
     buffer = io.BytesIO()
@@ -53,6 +53,7 @@ def _create_function(aws: LocalAws, handler: str, env: dict[str, str] | None = N
         Handler=f"{HANDLERS}.{handler}",
         Code={"ZipFile": buffer.getvalue()},
         Environment={"Variables": env or {}},
+        Timeout=timeout,
     )
     return str(lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
 
@@ -167,3 +168,17 @@ def test_failed_async_invocations_are_retried_then_sent_on_failure(local_aws: Lo
     assert record["responsePayload"]["errorType"] == "FlakyUpstream"
     calls = local_aws.client("s3").get_object(Bucket=bucket, Key="counters/c")["Body"].read()
     assert calls == b"2"  # the first attempt and one retry (MaximumRetryAttempts=1)
+
+
+def test_a_function_past_its_timeout_is_a_sandbox_timeout(local_aws: LocalAws) -> None:
+    arn = _create_function(local_aws, "sleepy", timeout=1)
+    cutoff = 1 * local_aws.timeout_scale
+
+    response = local_aws.client("lambda").invoke(
+        FunctionName=arn, Payload=json.dumps({"seconds": cutoff + 1})
+    )
+
+    body = json.loads(response["Payload"].read())
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
