@@ -19,7 +19,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -542,6 +542,7 @@ def run_demo(
     *,
     source: Path | None = None,
     namespaces: int = 3,
+    namespace_names: Sequence[str] | None = None,
     vectors_per_namespace: int = 1500,
     dimension: int = 64,
     rejected: bool = True,
@@ -549,11 +550,14 @@ def run_demo(
     timeout_s: float = 90.0,
     console: Console | None = None,
     work_dir: Path | None = None,
+    pipeline: OfflinePipeline | None = None,
 ) -> DemoResult:
     """Run the offline pipeline end to end (see the module docstring); never raises for a failed step.
 
     ``console``: where the live output goes (``Console(quiet=True)`` for none). ``timeout_s`` bounds each wait
-    for a notification. The result's ``ok`` is True only if every step worked.
+    for a notification. ``namespace_names`` overrides the generated namespaces (``namespaces`` counts them).
+    ``pipeline``: a started :class:`OfflinePipeline` to use (and leave running) instead of booting one; its
+    index dimension must match the drop's. The result's ``ok`` is True only if every step worked.
     """
     console = console or Console()
     # an emulated import takes 630 emulated seconds: never wait less than that at the chosen pace
@@ -561,20 +565,27 @@ def run_demo(
     result = DemoResult()
     steps = _Steps(console, result)
     began = time.monotonic()
-    pipeline: OfflinePipeline | None = None
+    owned: OfflinePipeline | None = None
     try:
-        drop = _load_drop(source, namespaces, vectors_per_namespace, dimension, steps)
+        names = list(namespace_names or _namespace_names(namespaces))
+        drop = _load_drop(source, names, vectors_per_namespace, dimension, steps)
         result.expected_rows = drop.total_rows
-        pipeline = OfflinePipeline(
-            dimension=drop.dimension,
-            emulator_time_scale=emulator_time_scale,
-            work_dir=work_dir,
-            on_step=steps.done,
-        )
+        if pipeline is None:
+            pipeline = owned = OfflinePipeline(
+                dimension=drop.dimension,
+                emulator_time_scale=emulator_time_scale,
+                work_dir=work_dir,
+                on_step=steps.done,
+            )
+            result.log_path = str(pipeline.aws.log_path)
+            console.print(f"[dim]local AWS log: {pipeline.aws.log_path}[/]")
+            with console.status("Starting the offline pipeline …", spinner="dots"):
+                pipeline.start()
+        elif pipeline.dimension != drop.dimension:
+            raise DemoError(
+                f"the drop's vectors have {drop.dimension} dimensions; the pipeline's index has {pipeline.dimension}"
+            )
         result.log_path = str(pipeline.aws.log_path)
-        console.print(f"[dim]local AWS log: {pipeline.aws.log_path}[/]")
-        with console.status("Starting the offline pipeline …", spinner="dots"):
-            pipeline.start()
         _happy_path(pipeline, drop, result, steps, console, timeout_s)
         if rejected:
             _rejected_drop(pipeline, drop.dimension, result, steps, console, timeout_s)
@@ -583,35 +594,35 @@ def run_demo(
         result.ok = False
         result.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, DemoError) else str(exc)
         console.print(f"[bold red]The demo stopped:[/] {result.error}", soft_wrap=True)
-        if pipeline is not None:
-            console.print(f"[dim]local AWS log: {pipeline.aws.log_path}[/]")
+        if result.log_path:
+            console.print(f"[dim]local AWS log: {result.log_path}[/]")
     finally:
-        if pipeline is not None:
+        if owned is not None:
             with console.status("Stopping the local AWS and the emulator …", spinner="dots"):
-                pipeline.close()
+                owned.close()
     result.total_s = time.monotonic() - began
     verdict = "[bold green]Demo finished[/]" if result.ok else "[bold red]Demo failed[/]"
     console.print(f"\n{verdict} in {result.total_s:.1f} s.", highlight=False)
     return result
 
 
+def _namespace_names(count: int) -> list[str]:
+    from local.sample_data import DEFAULT_NAMESPACES
+
+    names = [*DEFAULT_NAMESPACES, *(f"namespace-{i}" for i in range(len(DEFAULT_NAMESPACES), count))]
+    return names[: max(1, count)]
+
+
 def _load_drop(
-    source: Path | None, namespaces: int, vectors_per_namespace: int, dimension: int, steps: _Steps
+    source: Path | None, names: list[str], vectors_per_namespace: int, dimension: int, steps: _Steps
 ) -> SampleDrop:
     if source is not None:
         with steps.step(f"Read your drop from {source}") as details:
             drop = read_source(source)
             details.append(_drop_summary(drop))
         return drop
-    from local.sample_data import DEFAULT_NAMESPACES
-
-    names = [*DEFAULT_NAMESPACES, *(f"namespace-{i}" for i in range(len(DEFAULT_NAMESPACES), namespaces))]
     with steps.step("Generate a sample drop") as details:
-        drop = sample_drop(
-            namespaces=names[: max(1, namespaces)],
-            rows_per_namespace=vectors_per_namespace,
-            dimension=dimension,
-        )
+        drop = sample_drop(namespaces=names, rows_per_namespace=vectors_per_namespace, dimension=dimension)
         details.append(_drop_summary(drop))
     return drop
 
@@ -631,7 +642,7 @@ def _happy_path(
     console: Console,
     timeout_s: float,
 ) -> None:
-    name = time.strftime("drop-%Y%m%d-%H%M%S")
+    name = time.strftime("drop-%Y%m%d-%H%M%S-") + os.urandom(2).hex()
     with steps.step(
         f"Upload the drop to s3://{pipeline.bucket}/{ROUTE_PREFIX}{name}/, then the marker"
     ) as details:
@@ -787,7 +798,7 @@ def _rejected_drop(
     timeout_s: float,
 ) -> None:
     console.rule("A drop with a schema mistake")
-    name = time.strftime("drop-%Y%m%d-%H%M%S-schema-mistake")
+    name = time.strftime("drop-%Y%m%d-%H%M%S-") + os.urandom(2).hex() + "-schema-mistake"
     with steps.step(f"Upload {name}/: vectors in a column named 'embedding' instead of 'values'"):
         uploaded = pipeline.upload_drop(schema_mistake_drop(dimension=dimension), name)
     with steps.step("Wait for the Rejected notification") as details:
