@@ -118,7 +118,7 @@ class LatencyProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> LatencyProxy:
-        self._proc = subprocess.Popen(self._cmd, stdout=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(self._cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         return self
 
