@@ -65,7 +65,7 @@ def measure(module: str, repeat: int, *, lambda_like: bool) -> tuple[float, floa
 
 
 def run(quick: bool = False) -> BenchResult:
-    repeat = 3 if quick else 7
+    repeat = 3 if quick else 5
     result = BenchResult(
         name="cold_start",
         title=f"Cold start: module import CPU time vs `import boto3` (median of {repeat} fresh interpreters)",
