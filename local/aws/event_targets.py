@@ -26,6 +26,7 @@ import random
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -288,11 +289,12 @@ def install(dispatcher: EventTargetDispatcher) -> EventTargetDispatcher:
             return
         if getattr(self, "scheduled_expression", None) and not self.event_pattern.get_pattern():
             return  # a schedule-only rule matches no events (moto would deliver every event to it)
+        if not self.event_pattern.matches_event(original_event):
+            return
+        original_event = _with_unique_id(original_event)
         ours = [t for t in self.targets if _service(t.get("Arn", "")) in OUR_SERVICES]
         if not ours:
             original(self, original_event, transform_input)
-            return
-        if not self.event_pattern.matches_event(original_event):
             return
         others = [t for t in self.targets if t not in ours]
         if others:
@@ -312,6 +314,34 @@ def install(dispatcher: EventTargetDispatcher) -> EventTargetDispatcher:
     rule_class.send_to_targets = send_to_targets
     _dispatcher = dispatcher
     return dispatcher
+
+
+_ids_lock = threading.Lock()
+_ids: OrderedDict[int, tuple[Any, str]] = OrderedDict()
+"""Event object → the unique id given to it. moto hands the same S3 event object to every rule, so every
+target of every rule sees one id, as in AWS. Holding the object keeps its ``id()`` from being reused."""
+
+
+def _with_unique_id(event: Any) -> Any:
+    """``event`` as AWS would send it to every target: a unique id instead of moto's fixed S3 placeholder
+    (one id per event, whichever rule), ``etag`` spelled as S3 does. ``time`` stays as moto has it (its own
+    SQS delivery converts it)."""
+    if not isinstance(event, dict) or event.get("id") not in (S3_PLACEHOLDER_EVENT_ID, None, ""):
+        return event
+    with _ids_lock:
+        known = _ids.get(id(event))
+        if known is None or known[0] is not event:
+            known = (event, str(uuid.uuid4()))
+            _ids[id(event)] = known
+            while len(_ids) > 1024:
+                _ids.popitem(last=False)
+    fixed = {**event, "id": known[1]}
+    detail = fixed.get("detail")
+    obj = detail.get("object") if isinstance(detail, dict) and fixed.get("source") == "aws.s3" else None
+    if isinstance(obj, dict) and "eTag" in obj and "etag" not in obj:
+        obj = {("etag" if k == "eTag" else k): v for k, v in obj.items()}
+        fixed["detail"] = {**detail, "object": obj}  # type: ignore[dict-item]
+    return fixed
 
 
 def _service(arn: str) -> str:

@@ -182,3 +182,49 @@ def test_a_function_past_its_timeout_is_a_sandbox_timeout(local_aws: LocalAws) -
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+
+
+def test_an_s3_event_has_one_unique_id_across_targets_and_s3_spelling(local_aws: LocalAws) -> None:
+    bucket = _bucket(local_aws)
+    s3 = local_aws.client("s3")
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    records = _bucket(local_aws)
+    arn = _create_function(local_aws, "record_event", {"RECORD_BUCKET": records})
+    sqs = local_aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"capture-{os.urandom(4).hex()}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = local_aws.client("events")
+    rule = f"rule-{os.urandom(4).hex()}"
+    events.put_rule(
+        Name=rule,
+        EventPattern=json.dumps(
+            # moto also emits "Object Tags Added" on every PUT: match only what the pipeline listens to
+            {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {"bucket": {"name": [bucket]}},
+            }
+        ),
+    )
+    events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": arn}, {"Id": "queue", "Arn": queue_arn}])
+
+    s3.put_object(Bucket=bucket, Key="imports/d1/_SUCCESS", Body=b"")
+
+    def recorded() -> dict[str, Any] | None:
+        listing = s3.list_objects_v2(Bucket=records, Prefix="received/").get("Contents", [])
+        if not listing:
+            return None
+        return json.loads(s3.get_object(Bucket=records, Key=listing[0]["Key"])["Body"].read())
+
+    to_function = _eventually(recorded, "delivery to the Lambda target", local_aws)
+    queued = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=5).get("Messages", [])
+    assert queued, "the SQS target got nothing"
+    to_queue = json.loads(queued[0]["Body"])
+    assert to_function["id"] == to_queue["id"]
+    assert to_function["id"] != event_targets.S3_PLACEHOLDER_EVENT_ID
+    assert "etag" in to_function["detail"]["object"]
+    assert "etag" in to_queue["detail"]["object"]
