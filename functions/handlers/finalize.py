@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.handlers import _deps
 from functions.logic.finalize import finalize
+from functions.logic.pipeline import key_source
 from functions.logic.ports import PineconeApi
 from functions.models.handle import ImportHandle, Outcome
 from functions.observability import HANDLE_CORRELATION, Metric, MetricUnit, logger, metrics, tracer
@@ -42,6 +43,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ledger=_deps.ledger(),
         now=datetime.now(UTC),
         secrets=_deps.secrets(),
+        key_source=key_source(_deps.settings()),
     )
     if sent is not None and final.outcome is not None:
         metrics.add_metric(name=_OUTCOME_METRICS[final.outcome], unit=MetricUnit.Count, value=1)

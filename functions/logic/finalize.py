@@ -115,7 +115,9 @@ def build_notification(
     stats: IndexStats | None = None,
     problems: Iterable[str] = (),
     secrets: Iterable[str] = (),
+    key_source: str | None = None,
 ) -> Notification:
+    """``key_source`` names where the API key is read from (a secret id): a refused key's hint says what to fix."""
     secrets = tuple(secrets)
     error_type = None
     hint = None
@@ -131,6 +133,8 @@ def build_notification(
             error = f"{handle.failed_state} failed: {error}"
         fix = remediation.for_pipeline_error(error_type)
         hint = fix.hint if fix else None
+        if error_type == "PineconeUnauthorized" and key_source:
+            hint = f"{hint} The pipeline reads the key from {key_source}."
         if handle.import_id is None:
             retry = "Nothing was imported; upload the marker again to retry the drop."
             hint = f"{hint} {retry}" if hint else retry
@@ -191,6 +195,7 @@ def finalize(
     now: datetime,
     problems: Iterable[str] = (),
     secrets: Iterable[str] = (),
+    key_source: str | None = None,
 ) -> tuple[ImportHandle, Notification | None]:
     """Notify the ending once and close the ledger record; returns the final handle and what was sent
     (None when an earlier run of this finalize already notified)."""
@@ -203,7 +208,13 @@ def finalize(
         return final, None
     stats = _index_stats(api, outcome, handle)
     notification = build_notification(
-        final, outcome=outcome, now=now, stats=stats, problems=problems, secrets=secrets
+        final,
+        outcome=outcome,
+        now=now,
+        stats=stats,
+        problems=problems,
+        secrets=secrets,
+        key_source=key_source,
     )
     notifier.publish(messages.render(notification))
     if ledger is not None:

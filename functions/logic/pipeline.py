@@ -169,8 +169,21 @@ def _reject(
     )
 
 
+def key_source(settings: Settings) -> str | None:
+    """Where the API key comes from, for a refused key's hint (the secret's id; never the key)."""
+    if settings.api_key_secret_id:
+        return f"the Secrets Manager secret {settings.api_key_secret_id}"
+    return "the PINECONE_API_KEY environment variable" if settings.api_key else None
+
+
 def _give_up(
-    routed: RoutedDrop, drop: DropRef, exc: TerminalError, *, deps: Collaborators, now: datetime
+    routed: RoutedDrop,
+    drop: DropRef,
+    exc: TerminalError,
+    *,
+    deps: Collaborators,
+    now: datetime,
+    key_source: str | None = None,
 ) -> StartResult:
     handle = ImportHandle(
         index_host=routed.route.index_host,
@@ -184,7 +197,7 @@ def _give_up(
         pipeline_error=PipelineErrorInfo(error=type(exc).__name__, cause=exc.message),
         failed_state=START_STATE,
     )
-    finalize(handle, api=None, notifier=deps.notifier, ledger=deps.ledger, now=now)
+    finalize(handle, api=None, notifier=deps.notifier, ledger=deps.ledger, now=now, key_source=key_source)
     logger.warning("drop not started", extra={"drop_id": drop.drop_id, "error": exc.to_dict()})
     return StartResult("PipelineError", drop.drop_id, drop.uri, detail=f"{type(exc).__name__}: {exc.message}")
 
@@ -248,7 +261,7 @@ def start_drop(
     except TerminalError as exc:
         # Nothing was started and retrying cannot help (bad key, wrong host, unreadable drop, refused request):
         # tell the operator now instead of letting the event retry into a dead-letter queue.
-        return _give_up(routed, drop, exc, deps=deps, now=now)
+        return _give_up(routed, drop, exc, deps=deps, now=now, key_source=key_source(settings))
     logger.info(
         "import started",
         extra={"drop_id": drop.drop_id, "import_id": response.id, "error_mode": error_mode.value},

@@ -21,15 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from functions.handlers import start_import
 from functions.integrations.storage import LocalStorage
 from functions.logic.validation import validate_drop
 from functions.models.report import ValidationOptions
-from local.emulator.server import EmulatorServer
 from local.emulator.store import Record
+from tests.fixtures.campaigns import EmulatedPipeline
 from tests.fixtures.drops import good_rows, table_from_rows
-from tests.fixtures.events import load_event, object_created
-from tests.fixtures.pipeline_aws import ROUTE_PREFIX, Pipeline
+from tests.fixtures.events import load_event
+from tests.fixtures.pipeline_aws import ROUTE_PREFIX
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 
@@ -237,45 +236,7 @@ REJECTIONS: dict[str, Rejection] = {
 }
 
 
-@dataclass
-class Hostile:
-    pipeline: Pipeline
-    emulator: EmulatorServer
-    tmp_path: Path
-
-    def upload(self, files: dict[str, bytes], marker: bytes, drop_name: str | None = None) -> dict[str, Any]:
-        name = drop_name or f"drop-{os.urandom(3).hex()}"
-        folder = f"{ROUTE_PREFIX}{name}"
-        for rel, data in files.items():
-            self.pipeline.upload(f"{folder}/{rel}", data)
-        put = self.pipeline.upload(f"{folder}/_SUCCESS", marker)
-        return object_created(bucket=self.pipeline.bucket, key=f"{folder}/_SUCCESS", etag=put["etag"])
-
-    def handle(self, event: Any) -> dict[str, Any]:
-        result: dict[str, Any] = start_import.handler(event, self.pipeline.context)
-        return result
-
-    def start_requests(self) -> int:
-        return sum(1 for r in self.emulator.state.requests if r["operation"] == "start_import")
-
-    def imports(self) -> int:
-        return sum(len(jobs) for jobs in self.emulator.state.imports.values())
-
-
-@pytest.fixture
-def hostile(
-    pipeline: Pipeline, emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Hostile:
-    """The handler-test AWS side, with the route pointed at the emulator's ``products`` index (dimension 8)."""
-    from functions.handlers import _deps
-
-    host = emulator.create_index(INDEX, dimension=DIMENSION)
-    routes = json.loads(os.environ["AUTOIMPORT_ROUTES"])
-    routes[0]["index_host"] = host
-    monkeypatch.setenv("AUTOIMPORT_ROUTES", json.dumps(routes))
-    monkeypatch.setenv("PINECONE_API_KEY", emulator.api_key)
-    _deps.reset()
-    return Hostile(pipeline, emulator, tmp_path)
+Hostile = EmulatedPipeline
 
 
 def _no_traceback(text: str) -> None:
@@ -287,20 +248,22 @@ def _no_traceback(text: str) -> None:
     "name", [pytest.param(name, marks=pytest.mark.campaign(CAMPAIGN, name), id=name) for name in REJECTIONS]
 )
 def test_a_broken_drop_is_rejected_with_a_clear_report_and_nothing_is_imported(
-    hostile: Hostile, name: str
+    emulated_pipeline: Hostile, name: str
 ) -> None:
     case = REJECTIONS[name]
     # Given a broken drop uploaded under the route prefix, marker last
     for namespace in case.existing_namespaces:
-        hostile.emulator.state.get_index(INDEX).upsert(namespace, [Record(id="x", values=(0.5,) * DIMENSION)])
+        emulated_pipeline.emulator.state.get_index(INDEX).upsert(
+            namespace, [Record(id="x", values=(0.5,) * DIMENSION)]
+        )
     marker = case.marker(case.files) if callable(case.marker) else case.marker
-    event = hostile.upload(case.files, marker, case.drop_name)
+    event = emulated_pipeline.upload(case.files, marker, case.drop_name)
     # When start_import handles its marker
-    result = hostile.handle(event)
+    result = emulated_pipeline.handle(event)
     # Then it is rejected, with a report next to the marker naming the expected problems
     assert result["outcome"] == "Rejected", result
     folder = event["detail"]["object"]["key"].rsplit("/", 1)[0]
-    report = hostile.pipeline.object_json(f"{folder}/_autoimport_report.json")
+    report = emulated_pipeline.pipeline.object_json(f"{folder}/_autoimport_report.json")
     assert report["valid"] is False
     found = {p["code"] for p in report["problems"]}
     assert case.codes <= found, f"expected {case.codes}, found {found}"
@@ -310,17 +273,17 @@ def test_a_broken_drop_is_rejected_with_a_clear_report_and_nothing_is_imported(
     for rel in case.named_files:
         assert rel in {p["file"] for p in report["problems"]}
     # And one Rejected notification that lists the problems, without a traceback
-    [sns] = hostile.pipeline.sns_messages()
+    [sns] = emulated_pipeline.pipeline.sns_messages()
     assert sns["MessageAttributes"]["outcome"]["Value"] == "Rejected"
     message = json.loads(sns["Message"])
     assert message["problems"] and message["report_uri"] == result["report_uri"]
     _no_traceback(sns["Message"])
-    [event_out] = hostile.pipeline.events()
+    [event_out] = emulated_pipeline.pipeline.events()
     assert event_out["detail-type"] == "Import Rejected"
     _no_traceback(json.dumps(event_out))
     # And nothing was started, nothing is tracked
-    assert hostile.start_requests() == 0 and hostile.imports() == 0
-    assert hostile.pipeline.executions() == []
+    assert len(emulated_pipeline.requests("start_import")) == 0 and emulated_pipeline.imports() == []
+    assert emulated_pipeline.pipeline.executions() == []
 
 
 def _event_with(mutate: Callable[[dict[str, Any]], Any]) -> Callable[[Hostile], Any]:
@@ -369,18 +332,18 @@ IGNORED: dict[str, Callable[[Hostile], Any]] = {
 @pytest.mark.parametrize(
     "name", [pytest.param(name, marks=pytest.mark.campaign(CAMPAIGN, name), id=name) for name in IGNORED]
 )
-def test_a_foreign_or_malformed_event_is_ignored_with_a_reason(hostile: Hostile, name: str) -> None:
+def test_a_foreign_or_malformed_event_is_ignored_with_a_reason(emulated_pipeline: Hostile, name: str) -> None:
     # Given an event that does not describe a marker of a drop under a route
-    event = IGNORED[name](hostile)
+    event = IGNORED[name](emulated_pipeline)
     # When start_import handles it
-    result = hostile.handle(event)
+    result = emulated_pipeline.handle(event)
     # Then it is ignored with a reason (logged), and nothing else happens
     assert result["outcome"] == "Ignored", result
     assert isinstance(result["reason"], str) and result["reason"]
     _no_traceback(result["reason"])
-    assert hostile.emulator.state.requests.__len__() == 0
-    assert hostile.pipeline.executions() == []
-    assert hostile.pipeline.sns_messages(expected=0) == []
+    assert emulated_pipeline.requests() == []
+    assert emulated_pipeline.pipeline.executions() == []
+    assert emulated_pipeline.pipeline.sns_messages(expected=0) == []
 
 
 TINY_FILES = 20_000

@@ -44,6 +44,11 @@ def test_setup_error(broken):
 def test_skipped():
     pytest.skip("not here")
 
+@pytest.mark.campaign("crashes", "known gap")
+@pytest.mark.xfail(strict=True, reason="documented gap")
+def test_known_gap():
+    assert False
+
 def test_not_a_campaign():
     pass
 """
@@ -51,7 +56,8 @@ def test_not_a_campaign():
 
 def _run_sample(tmp_path: Path, results: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_sample.py").write_text(textwrap.dedent(SAMPLE_TESTS))
-    env = dict(os.environ, AUTOIMPORT_CAMPAIGN_REPORT=str(results), PYTHONPATH=str(REPO))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}  # not this run's xdist worker
+    env.update(AUTOIMPORT_CAMPAIGN_REPORT=str(results), PYTHONPATH=str(REPO))
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only what the run needs: starts in a fraction of the time
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "tests.fixtures.campaigns", "-p", "no:cacheprovider",
@@ -78,6 +84,7 @@ def test_the_plugin_writes_one_line_per_marked_test_with_its_outcome(tmp_path: P
         ("duplicates", "test_parametrized[20]"): "passed",
         ("crashes", "setup error"): "failed",
         ("crashes", "skipped case"): "skipped",
+        ("crashes", "known gap"): "xfailed",
     }
     assert all(r["duration"] >= 0 and r["nodeid"].startswith("test_sample.py::") for r in lines)
 
@@ -89,13 +96,17 @@ def test_under_xdist_each_worker_writes_its_own_file(tmp_path: Path) -> None:
     files = sorted(p.name for p in results.glob("*.jsonl"))
     assert files and all(name.startswith("campaign-gw") for name in files)
     merged = load_results(results)
-    assert len(merged) == 6
+    assert len(merged) == 7
     assert sum(r.outcome == "failed" for r in merged) == 2
 
 
 def test_without_the_variable_nothing_is_written(tmp_path: Path) -> None:
     (tmp_path / "test_sample.py").write_text(textwrap.dedent(SAMPLE_TESTS))
-    env = {k: v for k, v in os.environ.items() if k != "AUTOIMPORT_CAMPAIGN_REPORT"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "AUTOIMPORT_CAMPAIGN_REPORT" and not k.startswith("PYTEST_")
+    }
     env.update(PYTHONPATH=str(REPO), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "tests.fixtures.campaigns", "-p", "no:cacheprovider",
@@ -115,18 +126,20 @@ def test_the_report_counts_cases_per_campaign_in_a_fixed_order_and_names_failure
         _case("hostile-input", "zero-byte", "passed"),
         _case("hostile-input", "pipe | in name", "failed"),
         _case("hostile-input", "skipped one", "skipped"),
+        _case("duplicates", "a gap", "xfailed"),
         _case("my-new-campaign", "x", "passed"),
     ]
     text = render(results, generated_at=datetime(2026, 11, 29, 7, 0, tzinfo=UTC))
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[0].startswith("| campaign | what it tries | cases tried | passed | failed | notes |")
-    names = [row.split("|")[1].strip() for row in rows[1:4]]
-    assert names == ["hostile-input", "least-privilege", "my-new-campaign"]
-    hostile = rows[1].split(" | ")
+    names = [row.split("|")[1].strip() for row in rows[1:5]]
+    assert names == ["duplicates", "hostile-input", "least-privilege", "my-new-campaign"]
+    assert "known gap (expected failure): `a gap`" in rows[1]
+    hostile = rows[2].split(" | ")
     assert hostile[2:5] == ["3", "1", "1"]
-    assert "failed: `pipe \\| in name`" in rows[1] and "1 skipped" in rows[1]
-    assert "all passed" in rows[2]
-    assert "2026-11-29 07:00 UTC: 5 case(s), 3 passed, 1 failed" in text
+    assert "failed: `pipe \\| in name`" in rows[2] and "1 skipped" in rows[2]
+    assert "all passed" in rows[3]
+    assert "2026-11-29 07:00 UTC: 6 case(s), 3 passed, 1 failed, 1 known gap(s)" in text
     assert "| pipe \\| in name | failed | `tests/x.py::pipe \\| in name` |" in text
 
 
