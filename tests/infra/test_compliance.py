@@ -11,6 +11,7 @@ from tests.fixtures.infra import Synthesized
 
 pytestmark = pytest.mark.xdist_group("infra")
 
+# One worker synthesizes both apps once (each synth is seconds of CPU; a second worker would repeat them).
 VARIANTS = ["synthesized", "synthesized_variant"]
 
 

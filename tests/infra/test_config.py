@@ -13,7 +13,7 @@ import pytest
 
 from functions.errors import ConfigurationError
 from functions.models.imports import ErrorMode
-from infra.config import CONTEXT_PREFIX, cdk_json_context, config_from_context
+from infra.config import CONTEXT_PREFIX, InfraConfig, cdk_json_context, config_from_context
 from infra.constructs.functions import LocalPythonBundling, asset_fingerprint, lambda_requirements
 from infra.constructs.triggers import marker_key_patterns
 from infra.constructs.workflow import max_polls, state_machine_timeout_s
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 ROUTE = {"name": "a", "prefix": "imports/", "index_host": "idx-1.svc.pinecone.io"}
 
 
-def config(**context: Any):  # type: ignore[no-untyped-def]
+def config(**context: Any) -> InfraConfig:
     merged = {**cdk_json_context(), **{CONTEXT_PREFIX + k: v for k, v in context.items()}}
     return config_from_context(merged.get)
 
@@ -90,7 +90,7 @@ def test_bad_context_fails_with_a_message_naming_the_key(
 
 def test_missing_routes_say_what_to_add() -> None:
     with pytest.raises(ConfigurationError, match="autoimport:routes is missing"):
-        config_from_context({}.get)
+        config_from_context(lambda _key: None)
 
 
 def test_cdk_app_exits_2_with_a_one_line_reason_and_no_traceback(tmp_path: Path) -> None:

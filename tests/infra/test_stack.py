@@ -13,6 +13,9 @@ from tests.fixtures.infra import Synthesized
 
 pytestmark = pytest.mark.xdist_group("infra")
 
+# One worker synthesizes both apps once (each synth is seconds of CPU; a second worker would repeat them).
+VARIANTS = ["synthesized", "synthesized_variant"]
+
 
 def _refs(value: Any) -> set[str]:
     """Logical ids referenced anywhere inside a template value (Ref / Fn::GetAtt)."""
@@ -200,7 +203,7 @@ def _policy_documents(s: Synthesized) -> list[tuple[str, dict[str, Any]]]:
     return docs
 
 
-@pytest.mark.parametrize("which", ["synthesized", "synthesized_variant"])
+@pytest.mark.parametrize("which", VARIANTS)
 def test_no_policy_grants_a_wildcard_action(which: str, request: pytest.FixtureRequest) -> None:
     s: Synthesized = request.getfixturevalue(which)
     docs = _policy_documents(s)
@@ -312,7 +315,7 @@ UNSCOPABLE_ACTIONS = {
 }
 
 
-@pytest.mark.parametrize("which", ["synthesized", "synthesized_variant"])
+@pytest.mark.parametrize("which", VARIANTS)
 def test_identity_policies_scope_resources_except_where_aws_allows_none(
     which: str, request: pytest.FixtureRequest
 ) -> None:
