@@ -30,10 +30,11 @@ LAMBDA_PLATFORM = "manylinux2014_x86_64"
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 PANDAS_LAYER_ACCOUNT = "336392948345"
 
-LAYER_PROVIDED = ("aws-lambda-powertools", "pydantic")
-"""What the Powertools layer already brings (with its dependencies: pydantic-core, aws-xray-sdk, ...)."""
-BUNDLED = ("httpx",)
-"""Pure-Python dependencies pip-installs into the asset (with their own dependencies)."""
+LAYER_PROVIDED = ("aws-lambda-powertools[tracer]",)
+"""What the Powertools layer brings (with aws-xray-sdk); bundled instead when layers are off."""
+BUNDLED = ("httpx", "pydantic")
+"""Installed into the asset at the versions the tests ran with. pydantic is bundled although the Powertools layer
+has one: /var/task comes before the layers on sys.path, so the models run on the pydantic they were tested on."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,13 @@ SPECS: tuple[FunctionSpec, ...] = (
 )
 
 
-def _requirement(name: str) -> str:
-    """``name==<version installed here>`` so the Lambda runs what the tests ran; unpinned if not installed."""
+def _requirement(spec: str) -> str:
+    """``name[extras]==<version installed here>`` so the Lambda runs what the tests ran; unpinned if absent."""
+    name = spec.split("[", 1)[0]
     try:
-        return f"{name}=={metadata.version(name)}"
+        return f"{spec}=={metadata.version(name)}"
     except metadata.PackageNotFoundError:
-        return name
+        return spec
 
 
 def lambda_requirements(*, layers: bool) -> list[str]:
