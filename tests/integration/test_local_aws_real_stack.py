@@ -21,6 +21,10 @@ from local.aws.deploy import Deployment
 from local.aws.runtime import LocalAws
 from tests.fixtures.infra import Synthesized
 
+pytestmark = pytest.mark.xdist_group("infra")
+"""Synthesizes with CDK: runs on the worker that already has the CDK app loaded (and, for the real stack,
+shares its session ``synthesized`` fixture)."""
+
 API_KEY = "pcsk_local_aws_real_stack_key"
 ROLES = {"start_import", "poll_import", "cancel_import", "finalize", "reconciler"}
 

@@ -21,6 +21,10 @@ import pytest
 from local.aws.deploy import Deployment
 from local.aws.runtime import LocalAws
 
+pytestmark = pytest.mark.xdist_group("infra")
+"""Synthesizes with CDK: runs on the worker that already has the CDK app loaded (and, for the real stack,
+shares its session ``synthesized`` fixture)."""
+
 HANDLERS = "tests.fixtures.lambda_handlers"
 WAIT_S = 30.0
 
