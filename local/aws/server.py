@@ -68,6 +68,7 @@ def serve(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=_stop_when_orphaned, args=(stop,), name="parent-watch", daemon=True).start()
     print(f"{READY_LINE} {bound_port}", flush=True)
     stop.wait()
     dispatcher.shutdown()
@@ -78,6 +79,14 @@ def serve(
     # Background deliveries may be mid-retry; nothing they hold must survive the server: exit now
     # instead of joining their threads.
     os._exit(0)
+
+
+def _stop_when_orphaned(stop: threading.Event, interval_s: float = 1.0) -> None:
+    """Stop if the process that started us is gone (a killed test run must not leave a server behind)."""
+    parent = os.getppid()
+    while not stop.wait(interval_s):
+        if os.getppid() != parent:
+            stop.set()
 
 
 def main(argv: list[str] | None = None) -> None:
