@@ -353,3 +353,44 @@ def test_a_crash_before_the_start_is_retried_into_exactly_one_import(
     assert result["outcome"] == "Started"
     assert len(p.requests("start_import")) == 1
     assert len(p.pipeline.executions()) == 1
+
+
+@pytest.mark.campaign("crashes", "every poll fails: bounded retries, then one PipelineError notification")
+def test_a_poll_task_that_keeps_failing_ends_in_one_pipeline_error_notification(
+    emulated_pipeline: EmulatedPipeline,
+) -> None:
+    from functions.handlers import finalize, poll_import
+
+    p = emulated_pipeline
+    started = p.handle(_valid_drop(p))
+    execution = p.pipeline.client("stepfunctions").describe_execution(executionArn=started["execution_arn"])
+    handle = json.loads(execution["input"])
+    # Given Pinecone answers every describe_import with 500
+    p.emulator.inject(operation="describe_import", status=500)
+    # When Step Functions runs PollImport again and again (its Retry; tests/infra checks the policy itself)
+    errors = []
+    for _ in range(3):
+        with pytest.raises(RetryableError) as raised:
+            poll_import.handler(handle, p.pipeline.context)
+        errors.append(raised.value)
+    asked = len(p.requests("describe_import"))
+    assert len(errors) <= asked <= 4 * len(errors)  # each task run retries a bounded number of times
+    # And its Catch hands the last error (as Lambda reports it, with a stack trace) to Finalize
+    last = errors[-1]
+    cause = {
+        "errorMessage": str(last),
+        "errorType": type(last).__name__,
+        "stackTrace": ['  File "/var/task/x.py"'],
+    }
+    failed = dict(handle, pipeline_error={"Error": type(last).__name__, "Cause": json.dumps(cause)})
+    failed["failed_state"] = "PollImport"
+    finalize.handler(failed, p.pipeline.context)
+    finalize.handler(failed, p.pipeline.context)  # a retried Finalize does not notify twice
+    # Then exactly one PipelineError notification, naming the state and the error, with a hint, no traceback
+    [sns] = p.pipeline.sns_messages()
+    message = json.loads(sns["Message"])
+    assert message["outcome"] == "PipelineError"
+    assert "PollImport" in message["error"] and "500" in message["error"], message["error"]
+    assert message["hint"]
+    assert "stackTrace" not in sns["Message"] and 'File "' not in sns["Message"]
+    assert len(p.imports()) == 1
