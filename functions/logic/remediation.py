@@ -140,3 +140,11 @@ def for_pipeline_error(error_type: str | None) -> Remediation | None:
     if hint is None and error_type.startswith("Lambda."):
         hint = _PIPELINE_HINTS["Lambda.Unknown"]
     return Remediation(code=error_type, hint=hint) if hint else None
+
+
+def documented_remedies() -> list[tuple[str, str, str]]:
+    """(code, the Pinecone wording matched, hint) per known Pinecone error, then (class, "", hint) per pipeline
+    error: the README's troubleshooting table is rendered from this, so docs and code cannot drift."""
+    rows = [(code, pattern.pattern, hint) for code, pattern, hint in _PINECONE_RULES]
+    rows += [(name, "", hint) for name, hint in _PIPELINE_HINTS.items()]
+    return rows
