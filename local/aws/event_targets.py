@@ -31,7 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from botocore.config import Config
@@ -258,7 +258,7 @@ def target_input(target: dict[str, Any], event: dict[str, Any], transform_input:
         return EventTemplateParser.parse(
             input_template=transformer.get("InputTemplate"),
             input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,  # type: ignore[arg-type]
+            event=cast(Any, {"ingestion-time": time.time(), **event}),  # moto's template needs it
         )
     return event
 
@@ -304,7 +304,8 @@ def install(dispatcher: EventTargetDispatcher) -> EventTargetDispatcher:
         event = real_shaped(dict(original_event))
         for target in ours:
             try:
-                payload = target_input(target, event, transform_input)
+                # EventBridge applies a target's input settings to every event, S3-originated ones included
+                payload = target_input(target, event, True)
             except (ValueError, KeyError) as exc:
                 log.error("rule %s target %s: bad input configuration: %s", self.name, target.get("Id"), exc)
                 continue
