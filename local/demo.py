@@ -253,7 +253,10 @@ class OfflinePipeline:
             raise DemoError(f"the local AWS did not start in time; see {self.aws.log_path}")
         if started_aws[0] is not None:
             raise DemoError(f"the local AWS did not start: {started_aws[0]}") from started_aws[0]
-        self.on_step("Boot the local AWS (moto server running the real handlers)", time.monotonic() - began)
+        self.on_step(
+            "Boot the local AWS (moto server running the real handlers), alongside the synth",
+            time.monotonic() - began,
+        )
 
         with self._timed(
             f"Start the Pinecone emulator and create index {self.index_name!r} ({self.dimension}-d)"
@@ -666,7 +669,9 @@ def _happy_path(
     with steps.step("EventBridge event (rule → SQS)"):
         result.event = pipeline.wait_for_event(uploaded.uri, timeout_s=timeout_s)
     _show_json(
-        console, "EventBridge event (what your rules match: source, detail-type, detail)", result.event
+        console,
+        "EventBridge event (what your rules match: source, detail-type, detail)",
+        _brief(result.event),
     )
 
     with steps.step("Ledger record (DynamoDB)"):
@@ -709,6 +714,7 @@ def _follow(
         transient=False,
     ) as progress:
         task = progress.add_task("Import", total=100.0, status="validating", records="")
+        tracker = _Tracker(pipeline, uploaded.uri)
         while True:
             notes = pipeline.notifications(uploaded.uri)
             if notes:
@@ -729,11 +735,54 @@ def _follow(
                     completed=model.percent_complete or 0.0,
                     records=f"{model.records_imported or 0:,}/{expected:,} records",
                 )
+            ended = tracker.ended()
+            if ended is not None and time.monotonic() - tracker.ended_at > NOTIFICATION_GRACE_S:
+                raise DemoError(
+                    f"the tracker (state machine execution) ended {ended} without a notification for "
+                    f"{uploaded.uri}; see {pipeline.aws.log_path}"
+                )
             if time.monotonic() >= deadline:
                 raise DemoError(
                     f"no notification for {uploaded.uri} within {timeout_s:.0f} s; see {pipeline.aws.log_path}"
                 )
             time.sleep(0.25)
+
+
+NOTIFICATION_GRACE_S = 10.0
+"""How long after its tracker ended a drop's notification may still be on its way."""
+
+
+class _Tracker:
+    """The drop's state machine execution, found through the ledger (looked up at most once a second)."""
+
+    def __init__(self, pipeline: OfflinePipeline, uri: str) -> None:
+        self.pipeline = pipeline
+        self.uri = uri
+        self.execution_arn: str | None = None
+        self.ended_at = 0.0
+        self._ending: str | None = None
+        self._next_look = 0.0
+
+    def ended(self) -> str | None:
+        """``FAILED (error: cause)`` once the execution is over, else None."""
+        now = time.monotonic()
+        if self._ending is not None or now < self._next_look:
+            return self._ending
+        self._next_look = now + 1.0
+        if self.execution_arn is None:
+            record = self.pipeline.ledger_record(self.uri) or {}
+            self.execution_arn = record.get("execution_arn")
+            if self.execution_arn is None:
+                return None
+        described = self.pipeline.aws.client("stepfunctions").describe_execution(
+            executionArn=self.execution_arn
+        )
+        if described["status"] == "RUNNING":
+            return None
+        reason = ": ".join(str(described[k]) for k in ("error", "cause") if described.get(k))
+        self._ending = f"{described['status']}" + (f" ({reason})" if reason else "")
+        self.ended_at = now
+        return self._ending
 
 
 def _show_notification(console: Console, note: Notification) -> None:
@@ -744,6 +793,18 @@ def _show_notification(console: Console, note: Notification) -> None:
         attributes.add_row(key, value)
     _show_json(console, f"SNS notification — Subject: {note.subject}", note.message)
     console.print(attributes)
+
+
+EVENT_DETAIL_SHOWN = ("outcome", "status", "route", "index", "import_id", "summary")
+
+
+def _brief(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its detail cut to the fields rules usually match (the detail is the notification above)."""
+    detail = event.get("detail") or {}
+    brief = {k: detail[k] for k in EVENT_DETAIL_SHOWN if k in detail}
+    brief["drop"] = {"uri": (detail.get("drop") or {}).get("uri")}
+    brief["…"] = "the rest of detail is the SNS notification shown above"
+    return {**event, "detail": brief}
 
 
 def _show_json(console: Console, title: str, data: Any) -> None:
