@@ -151,7 +151,7 @@ class LambdaRuntime:
             module = self._module_from_code(fn, module_name)
         handler = getattr(module, attr, None)
         if not callable(handler):
-            raise ImportError(f"Handler {fn.handler!r} of {fn.function_name}: {attr!r} is not a function")
+            raise AttributeError(f"{fn.function_name}: module {module_name!r} has no function {attr!r}")
         return handler
 
     def _module_from_code(self, fn: Invocation, module_name: str) -> Any:
@@ -229,6 +229,23 @@ class LambdaRuntime:
                 _clear_settings_cache()
                 try:
                     handler = self.resolve(fn)
+                except AttributeError as exc:
+                    box.append(
+                        _error_outcome("Runtime.HandlerNotFound", f"Handler {fn.handler!r} missing: {exc}")
+                    )
+                    return
+                except Exception as exc:  # as Lambda reports a module that does not import
+                    module = fn.handler.rpartition(".")[0]
+                    log.warning("%s: cannot import %s: %s", fn.function_name, module, exc)
+                    box.append(
+                        _error_outcome(
+                            "Runtime.ImportModuleError",
+                            f"Unable to import module '{module}': {type(exc).__name__}: {exc}",
+                            traceback.format_exception(exc)[-20:],
+                        )
+                    )
+                    return
+                try:
                     result = handler(event, context)
                 except Exception as exc:  # a function error, reported like Lambda does
                     log.info("%s raised %s: %s", fn.function_name, type(exc).__name__, exc)

@@ -228,3 +228,21 @@ def test_an_s3_event_has_one_unique_id_across_targets_and_s3_spelling(local_aws:
     assert to_function["id"] != event_targets.S3_PLACEHOLDER_EVENT_ID
     assert "etag" in to_function["detail"]["object"]
     assert "etag" in to_queue["detail"]["object"]
+
+
+@pytest.mark.parametrize(
+    ("handler", "error_type"),
+    [
+        ("no_such_function", "Runtime.HandlerNotFound"),
+        ("missing_module.handler", "Runtime.ImportModuleError"),
+    ],
+)
+def test_a_handler_that_cannot_be_loaded_fails_like_lambda(
+    local_aws: LocalAws, handler: str, error_type: str
+) -> None:
+    arn = _create_function(local_aws, handler)
+
+    response = local_aws.client("lambda").invoke(FunctionName=arn, Payload=b"{}")
+
+    assert response["FunctionError"] == "Unhandled"
+    assert json.loads(response["Payload"].read())["errorType"] == error_type
