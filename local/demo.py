@@ -943,13 +943,17 @@ def demo_command(
     ] = 90.0,
 ) -> None:
     """Run the whole pipeline offline: S3 drop → EventBridge → start_import → Step Functions → notification."""
-    result = run_demo(
-        source=source,
-        namespaces=namespaces,
-        vectors_per_namespace=vectors,
-        dimension=dimension,
-        rejected=rejected,
-        emulator_time_scale=time_scale,
-        timeout_s=timeout,
-    )
+    try:
+        result = run_demo(
+            source=source,
+            namespaces=namespaces,
+            vectors_per_namespace=vectors,
+            dimension=dimension,
+            rejected=rejected,
+            emulator_time_scale=time_scale,
+            timeout_s=timeout,
+        )
+    except KeyboardInterrupt:  # run_demo has stopped the local AWS and the emulator on its way out
+        Console(stderr=True).print("[bold red]Demo interrupted.[/]")
+        raise typer.Exit(130) from None
     raise typer.Exit(0 if result.ok else 1)
