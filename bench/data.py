@@ -31,13 +31,25 @@ def _pool() -> pa.Array:
     return pa.array(memoryview(values).cast("B").cast("f"), type=pa.float32())
 
 
+@lru_cache(maxsize=1)
+def _pool_values() -> array.array[float]:
+    values = array.array("f")
+    buffer = _pool().buffers()[1]
+    assert buffer is not None
+    values.frombytes(buffer)
+    return values
+
+
 def _batch(rows: int, dim: int, *, seed: int, id_prefix: str, first_row: int) -> pa.RecordBatch:
     pool = _pool()
     need = rows * dim
     if need > len(pool):
         raise ValueError(f"{rows} x {dim} floats do not fit the {len(pool)}-value pool: write in batches")
     start = (seed * 7919 * dim) % (len(pool) - need + 1)
-    floats = pool.slice(start, need)
+    values = _pool_values()[start : start + need]
+    # Windows of the pool can coincide: the first component (seed + row) keeps every vector of a drop distinct.
+    values[0::dim] = array.array("f", (float(seed + k) for k in range(rows)))
+    floats = pa.array(memoryview(values).cast("B").cast("f"), type=pa.float32())
     offsets = pa.array(range(0, need + 1, dim), type=pa.int32())
     vectors = pa.ListArray.from_arrays(offsets, floats)
     ids = pa.array([f"{id_prefix}-{first_row + i}" for i in range(rows)], type=pa.string())
@@ -92,7 +104,7 @@ def sized_file(target_bytes: int, *, dim: int = 256) -> Path:
 
 def local_drop(name: str, *, files: int, rows_per_file: int, dim: int, namespace: str = "ns") -> Path:
     """A local drop folder ``<cache>/<name>/<namespace>/part-N.parquet`` plus an empty ``_SUCCESS`` marker."""
-    root = CACHE_DIR / name
+    root = CACHE_DIR / f"{name}-v2"
     for i in range(files):
         write_file(
             root / namespace / f"part-{i:05d}.parquet",

@@ -145,7 +145,19 @@ def run(quick: bool = False) -> BenchResult:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+    for row in result.rows:
+        # Any validator that makes at least one GET per file needs at least the server's CPU for those GETs.
+        floor_s = row["server_cpu_ms_per_file"] * row["files"] / 1000
+        row["server_floor_s"] = round(floor_s, 2)
+        row["best_x_vs_naive"] = round(row["naive_s"] / floor_s, 1) if floor_s else None
+        row["best_x_vs_footer"] = round(row["footer_s"] / floor_s, 1) if floor_s else None
     at = next((r for r in result.rows if r["files"] == TARGET_AT), None)
+    if at is not None and at["server_floor_s"]:
+        result.notes.append(
+            f"Ceiling of this rig at {TARGET_AT} files: the moto server alone spends {at['server_cpu_ms_per_file']} ms "
+            f"of CPU per file, so even a validator costing nothing itself could be at most "
+            f"{at['best_x_vs_naive']}x naive and {at['best_x_vs_footer']}x sequential footers here."
+        )
     limit = (
         "CPU, not latency: concurrency hides the 20 ms, but each ~0.8 MiB file costs our process several ms of "
         "CPU under the GIL (boto3 request, pyarrow decoding the sampled pages, row checks of 64 rows) and the "
