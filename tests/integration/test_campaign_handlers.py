@@ -193,6 +193,7 @@ def test_throttling_and_unavailability_still_end_with_exactly_one_import(
     emulated_pipeline: EmulatedPipeline,
 ) -> None:
     p = emulated_pipeline
+    p.emulator.inject(operation="*", sequence=[429, 503])  # at least these two, then 30 % at random
     p.emulator.inject(operation="*", status=429, probability=0.15, retry_after=0.05)
     p.emulator.inject(operation="*", status=503, probability=0.18)
     events = [_valid_drop(p) for _ in range(3)]
@@ -200,7 +201,7 @@ def test_throttling_and_unavailability_still_end_with_exactly_one_import(
         outcomes = _deliver_until_done(p, event)
         assert outcomes[-1]["outcome"] == "Started", outcomes
     statuses = [r["status"] for r in p.requests()]
-    assert {429, 503} & set(statuses), "no fault was injected: the case proves nothing"
+    assert {429, 503} <= set(statuses), "the faults were not injected: the case would prove nothing"
     assert len(p.imports()) == 3
     assert len({job.uri for job in p.imports()}) == 3
     assert len(p.pipeline.executions()) == 3
@@ -265,14 +266,11 @@ def test_answers_slower_than_the_timeout_are_retried_a_bounded_number_of_times(
     _deps.reset()
     p.emulator.inject(operation="describe_index_stats", action="slow", delay_seconds=1.0)
     event = _valid_drop(p)
-    started = time.monotonic()
     with pytest.raises(RetryableError) as raised:
         p.handle(event)
-    elapsed = time.monotonic() - started
-    asked = len(p.requests("describe_index_stats")) + 0
+    asked = len(p.requests("describe_index_stats"))
     assert type(raised.value).__name__ == "PineconeUnavailable"
-    assert 1 < asked <= 6, asked
-    assert elapsed < 30
+    assert 1 < asked <= 6, asked  # retried, but a bounded number of times
     assert p.imports() == []
     # When Pinecone answers in time again, the next delivery starts the import once
     p.emulator.state.faults.clear()
