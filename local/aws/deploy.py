@@ -2,18 +2,21 @@
 
 What moto cannot take is adjusted, nothing else:
 
-- ``AWS::CDK::Metadata``, the bootstrap ``Rules`` and the ``BootstrapVersion`` parameter are dropped;
-- custom resources (``Custom::*``, ``AWS::CloudFormation::CustomResource``) are dropped, and so are
-  the references to them in ``DependsOn`` and ``Outputs`` (a property that needs one is an error);
+- dropped: ``AWS::CDK::Metadata``, the bootstrap ``Rules`` and ``BootstrapVersion`` parameter, custom
+  resources (``Custom::*``), CloudWatch alarms and dashboards and resource policies (moto has no model
+  for them and enforces none), with the ``DependsOn`` and ``Outputs`` that name them (a property that
+  needs one is an error). ``Deployment.skipped`` lists them;
 - file assets are uploaded to the bootstrap bucket the template names
-  (``cdk-hnb659fds-assets-ACCOUNT-REGION``) from the cloud assembly (``assets_dir``), or, without
-  one, each Lambda's ``Code`` becomes a small inline stub (the local runtime imports handlers from
-  the project, not from the zip);
-- every function gets ``AWS_ENDPOINT_URL`` (and the caller's ``environment`` overrides);
-- after ``CREATE_COMPLETE``: buckets that ask for EventBridge notifications get them (moto's
-  CloudFormation ignores that setting), and each state machine is created again, from the
-  definition moto resolved, in the backend that executes (same name, so the same ARN; functions'
-  environment is re-pointed if an ARN differs).
+  (``cdk-hnb659fds-assets-ACCOUNT-REGION``) from the cloud assembly (``assets_dir``); without one, each
+  Lambda's ``Code`` becomes a small inline stub (the local runtime imports handlers from the project);
+- every function gets ``AWS_ENDPOINT_URL`` and the caller's ``environment`` overrides;
+- before the stack: Secrets Manager secrets are created through the API (moto's CloudFormation has no
+  model for them) and references to them become their ARN;
+- after ``CREATE_COMPLETE``: SNS subscriptions and Lambda event invoke configs are created (moto's
+  CloudFormation skips them), buckets get their EventBridge notifications and versioning (ignored by
+  moto's CloudFormation), and each state machine is created again, from the definition moto resolved,
+  in the backend that executes (same name, so the same ARN; functions' environment is re-pointed if an
+  ARN differs).
 """
 
 from __future__ import annotations
@@ -326,14 +329,15 @@ def deploy_template(
     (or a secret name) to a value to store after the stack exists.
     """
     try:
-        return _deploy(
-            aws,
-            template,
-            assets_dir=assets_dir,
-            stack_name=stack_name,
-            environment=environment,
-            secrets=secrets,
-        )
+        with aws.deploy_lock:  # deployments toggle moto's Step Functions execution: one at a time
+            return _deploy(
+                aws,
+                template,
+                assets_dir=assets_dir,
+                stack_name=stack_name,
+                environment=environment,
+                secrets=secrets,
+            )
     except (ClientError, BotoCoreError) as exc:
         raise DeploymentError(
             f"deploying {stack_name} into the local AWS failed: {exc}\n"

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -64,6 +65,7 @@ class LocalAws:
         self.startup_timeout_s = startup_timeout_s
         self.python = python or sys.executable
         self._process: subprocess.Popen[bytes] | None = None
+        self.deploy_lock = threading.Lock()
         self._port: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
