@@ -30,14 +30,15 @@ ROLES = {"start_import", "poll_import", "cancel_import", "finalize", "reconciler
 
 
 class Recorder(BaseHTTPRequestHandler):
-    """A stand-in index host: records each request and answers 503 (Pinecone unavailable)."""
+    """A stand-in index host: records each request and answers 400 (terminal: no client retries, so the
+    failing start_import does not keep the local Lambda runtime busy for long)."""
 
     seen: list[dict[str, Any]]
 
     def _record(self) -> None:
         self.seen.append({"method": self.command, "path": self.path, "api_key": self.headers.get("Api-Key")})
-        body = b'{"error": {"code": "UNAVAILABLE", "message": "recording server"}}'
-        self.send_response(503)
+        body = b'{"error": {"code": "INVALID_ARGUMENT", "message": "recording server"}}'
+        self.send_response(400)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
