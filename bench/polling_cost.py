@@ -125,9 +125,9 @@ def run(quick: bool = False) -> BenchResult:
         lengths = [duration + random.Random(s).uniform(0, 60) for s in range(seeds)]
         runs = [simulate_policy(d, policy=policy, seed=s) for s, d in enumerate(lengths)]
         fixed_runs = [simulate_fixed(d) for d in lengths]
-        calls = statistics.median(r.calls for r in runs)
+        calls = statistics.median_low(r.calls for r in runs)
         lag = max(r.lag_s for r in runs)
-        fixed_calls = statistics.median(r.calls for r in fixed_runs)
+        fixed_calls = statistics.median_low(r.calls for r in fixed_runs)
         fixed_lag = max(r.lag_s for r in fixed_runs)
         label = f"{duration // 60} min" if duration < 3600 else f"{duration // 3600} h"
         result.rows.append(
