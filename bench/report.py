@@ -73,6 +73,15 @@ def markdown(document: dict[str, Any]) -> str:
         ok = sum(1 for t in b["targets"] if t["passed"] is True)
         lines.append(f"| {b['title']} | {b['status']} | {f'{ok} of {n}' if n else 'no target'} |")
     lines.append("")
+    missed = [(b, t) for b in benches for t in b["targets"] if t["passed"] is not True]
+    if missed:
+        lines.append("**Targets not met:**")
+        lines.append("")
+        for b, t in missed:
+            shown = "not measured" if t["value"] is None else f"measured {t['value']:.3g}"
+            limit = f" Limited by: {t['limit']}." if t.get("limit") else ""
+            lines.append(f"- {b['name']}: {t['description']} ({shown}).{limit}")
+        lines.append("")
     for b in benches:
         lines.extend(benchmark_markdown(b))
     return "\n".join(lines).rstrip() + "\n"
