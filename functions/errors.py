@@ -121,6 +121,10 @@ class InvalidEvent(TerminalError):
     """An incoming event could not be parsed."""
 
 
+class DropInProgress(RetryableError):
+    """Another delivery of the same drop holds the start lease right now; try again when it has finished."""
+
+
 class DropRejected(TerminalError):
     """Validation found errors in a drop; the report says which."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from functions.errors import InvalidEvent
 from functions.handlers import _deps
 from functions.logic.drop import make_drop
-from functions.logic.pipeline import start_drop
+from functions.logic.pipeline import DEFAULT_START_LEASE, start_drop
 from functions.logic.routing import Ignored, resolve_marker
 from functions.models.events import ObjectCreatedDetail
 from functions.models.handle import DropRef
@@ -28,14 +28,28 @@ def _ignored(reason: str, **extra: Any) -> dict[str, Any]:
     return {"outcome": "Ignored", "reason": reason, **extra}
 
 
-def _start(*, drop: dict[str, Any]) -> dict[str, Any]:
+def _lease(context: LambdaContext | None) -> timedelta:
+    """The start lease lasts as long as this invocation may still run (plus a margin), like Powertools'."""
+    try:
+        remaining_ms = int(context.get_remaining_time_in_millis())  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        return DEFAULT_START_LEASE
+    return timedelta(milliseconds=max(remaining_ms, 0)) + timedelta(seconds=10)
+
+
+def _start(*, drop: dict[str, Any], lease: timedelta = DEFAULT_START_LEASE) -> dict[str, Any]:
     ref = DropRef.model_validate(drop)
     s = _deps.settings()
     routed = resolve_marker(s, bucket=ref.bucket, key=ref.marker_key)
     if isinstance(routed, Ignored):  # settings changed between the two calls: cannot really happen
         return _ignored(routed.reason)
     result = start_drop(
-        routed, ref, deps=_deps.collaborators(routed.route), settings=s, now=datetime.now(UTC)
+        routed,
+        ref,
+        deps=_deps.collaborators(routed.route),
+        settings=s,
+        now=datetime.now(UTC),
+        lease=lease,
     )
     if result.outcome in ("Started", "Resumed"):
         metrics.add_metric(name=Metric.IMPORTS_STARTED, unit=MetricUnit.Count, value=1)
@@ -70,7 +84,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     logger.append_keys(drop_id=drop.drop_id, route=routed.route.name)
     if not s.idempotency_table:
-        return _start(drop=drop.model_dump(mode="json"))
+        return _start(drop=drop.model_dump(mode="json"), lease=_lease(context))
     config = IdempotencyConfig(
         event_key_jmespath="drop_id",
         raise_on_no_idempotency_key=True,
@@ -83,5 +97,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         persistence_store=_deps.idempotency_store(s.idempotency_table),
         config=config,
     )
-    result: dict[str, Any] = guarded(drop=drop.model_dump(mode="json"))
+    result: dict[str, Any] = guarded(drop=drop.model_dump(mode="json"), lease=_lease(context))
     return result

@@ -145,6 +145,45 @@ class DynamoLedger:
             raise AwsUnavailable(f"ledger claim {drop.drop_id}: record vanished")
         return existing, False
 
+    def take_lease(self, drop_id: str, *, now: datetime, until: datetime) -> bool:
+        try:
+            self.db.update_item(
+                TableName=self.table,
+                Key=self.drop_key(drop_id),
+                UpdateExpression="SET lease_until = :until, updated_at = :now_iso",
+                ConditionExpression=(
+                    "attribute_exists(drop_id) AND attribute_not_exists(import_id) "
+                    "AND (attribute_not_exists(lease_until) OR lease_until <= :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":until": {"N": str(int(until.timestamp()))},
+                    ":now": {"N": str(int(now.timestamp()))},
+                    ":now_iso": _s(_now_iso(now)),
+                },
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise translate(exc, f"ledger lease {drop_id}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"ledger lease {drop_id}") from exc
+
+    def release_lease(self, drop_id: str, *, until: datetime) -> None:
+        try:
+            self.db.update_item(
+                TableName=self.table,
+                Key=self.drop_key(drop_id),
+                UpdateExpression="REMOVE lease_until",
+                ConditionExpression="lease_until = :mine",
+                ExpressionAttributeValues={":mine": {"N": str(int(until.timestamp()))}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":  # not ours any more: nothing to give up
+                raise translate(exc, f"ledger release {drop_id}") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, f"ledger release {drop_id}") from exc
+
     def record_import(self, handle: ImportHandle, *, now: datetime) -> None:
         assert handle.import_id is not None
         try:

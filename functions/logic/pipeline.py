@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from functions.errors import TerminalError
+from functions.errors import DropInProgress, TerminalError
 from functions.logic import polling
 from functions.logic.drop import execution_name, report_key
 from functions.logic.finalize import finalize
@@ -26,7 +26,15 @@ from functions.logic.ports import (
     Workflow,
 )
 from functions.logic.routing import RoutedDrop
-from functions.models.handle import Action, DropRef, ImportHandle, LedgerState, Outcome, PipelineErrorInfo
+from functions.models.handle import (
+    Action,
+    DropRef,
+    ImportHandle,
+    LedgerRecord,
+    LedgerState,
+    Outcome,
+    PipelineErrorInfo,
+)
 from functions.models.imports import ErrorMode, ImportModel, ImportStatus, IndexStats
 from functions.models.report import ValidationReport
 from functions.observability import logger
@@ -35,6 +43,9 @@ from functions.settings import REPORT_FILE_NAME, Route, Settings
 RECENT_START_WINDOW = timedelta(minutes=15)
 """An import of the drop's URI created this long before the drop was claimed still counts as ours."""
 LIST_PAGES_FOR_REUSE = 10
+DEFAULT_START_LEASE = timedelta(minutes=15)
+"""How long one delivery may take to validate and start a drop before another may take over (Lambda's maximum
+run time; the handler passes its own remaining time instead)."""
 START_STATE = "StartImport"
 """``failed_state`` of a pipeline error raised before the state machine existed."""
 
@@ -212,11 +223,24 @@ def _hand_over(handle: ImportHandle, *, deps: Collaborators, now: datetime, resu
 
 
 def start_drop(
-    routed: RoutedDrop, drop: DropRef, *, deps: Collaborators, settings: Settings, now: datetime
+    routed: RoutedDrop,
+    drop: DropRef,
+    *,
+    deps: Collaborators,
+    settings: Settings,
+    now: datetime,
+    lease: timedelta = DEFAULT_START_LEASE,
 ) -> StartResult:
-    """Validate the drop and start its import exactly once; safe to call again with the same drop."""
-    route = routed.route
-    record, created = deps.ledger.claim(drop, route=route.name, index_host=route.index_host, now=now)
+    """Validate the drop and start its import exactly once; safe to call again, even concurrently.
+
+    Deliveries of one drop take a lease on its ledger record before they may start anything: a concurrent
+    delivery gets :class:`DropInProgress` (retryable) instead of a second import. A delivery that fails gives
+    the lease back at once; one that dies holds it until ``lease`` runs out, like Powertools Idempotency's
+    in-progress records.
+    """
+    record, created = deps.ledger.claim(
+        drop, route=routed.route.name, index_host=routed.route.index_host, now=now
+    )
     if record.state in (LedgerState.REJECTED, LedgerState.CLOSED, LedgerState.TRACKING):
         logger.info("drop already handled", extra={"drop_id": drop.drop_id, "state": record.state.value})
         return StartResult(
@@ -233,7 +257,33 @@ def start_drop(
             "resuming a started import", extra={"drop_id": drop.drop_id, "import_id": record.import_id}
         )
         return _hand_over(record.handle, deps=deps, now=now, resumed=True)
+    until = now + lease
+    if not deps.ledger.take_lease(drop.drop_id, now=now, until=until):
+        raise DropInProgress(
+            f"drop {drop.drop_id} is being started by another delivery",
+            hint="Nothing to do: this delivery is retried and then finds the import already started.",
+        )
+    try:
+        return _start_leased(routed, drop, record, created, deps=deps, settings=settings, now=now)
+    except BaseException:
+        try:
+            deps.ledger.release_lease(drop.drop_id, until=until)
+        except Exception:  # the lease then simply runs out; never hide the original error
+            logger.warning("could not release the start lease", extra={"drop_id": drop.drop_id})
+        raise
 
+
+def _start_leased(
+    routed: RoutedDrop,
+    drop: DropRef,
+    record: LedgerRecord,
+    created: bool,
+    *,
+    deps: Collaborators,
+    settings: Settings,
+    now: datetime,
+) -> StartResult:
+    route = routed.route
     existing = None if created else find_started_import(deps.api, drop.uri, since=record.claimed_at)
     if existing is not None:
         # A previous attempt died after Pinecone accepted the import: adopt it (validation only for the counts).

@@ -50,6 +50,17 @@ class Ledger(Protocol):
         """Create the drop's record unless one exists; returns (record, created)."""
         ...
 
+    def take_lease(self, drop_id: str, *, now: datetime, until: datetime) -> bool:
+        """Become the one delivery allowed to start the drop's import (until ``until``).
+
+        Succeeds only while no import is recorded and no other delivery holds an unexpired lease.
+        """
+        ...
+
+    def release_lease(self, drop_id: str, *, until: datetime) -> None:
+        """Give up a lease taken with ``until`` (a failed attempt lets the next delivery retry at once)."""
+        ...
+
     def record_import(self, handle: ImportHandle, *, now: datetime) -> None:
         """Store the started import (its handle) on the drop record; never overwrite a different import id."""
         ...

@@ -111,11 +111,6 @@ def test_sequential_deliveries_start_exactly_one_import(emulated_pipeline: Emula
 @pytest.mark.campaign(
     "duplicates", f"{DELIVERIES} concurrent deliveries without the idempotency table (ledger only)"
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the ledger claim is not a lock; without the idempotency table (the deployed stack always has "
-    "one) concurrent deliveries can each start an import",
-)
 def test_without_idempotency_table_the_ledger_alone_keeps_one_import(
     emulated_pipeline: EmulatedPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from functions.errors import PineconeUnavailable
+import pytest
+
+from functions.errors import DropInProgress, PineconeUnavailable
 from functions.logic.drop import make_drop
 from functions.logic.pipeline import Collaborators, find_started_import, start_drop
 from functions.logic.reconcile import adopt_untracked
@@ -58,6 +60,7 @@ class FakeApi:
 class FakeLedger:
     def __init__(self) -> None:
         self.records: dict[str, LedgerRecord] = {}
+        self.leases: dict[str, datetime] = {}
 
     def get(self, drop_id: str) -> LedgerRecord | None:
         return self.records.get(drop_id)
@@ -78,6 +81,18 @@ class FakeLedger:
         )
         self.records[drop.drop_id] = record
         return record, True
+
+    def take_lease(self, drop_id: str, *, now: datetime, until: datetime) -> bool:
+        rec = self.records[drop_id]
+        held = self.leases.get(drop_id)
+        if rec.import_id is not None or (held is not None and held > now):
+            return False
+        self.leases[drop_id] = until
+        return True
+
+    def release_lease(self, drop_id: str, *, until: datetime) -> None:
+        if self.leases.get(drop_id) == until:
+            del self.leases[drop_id]
 
     def record_import(self, handle: ImportHandle, *, now: datetime) -> None:
         rec = self.records[handle.drop.drop_id]
@@ -218,3 +233,59 @@ def test_route_error_mode_is_used_when_there_is_no_manifest() -> None:
     api = FakeApi()
     start_drop(routed, drop, deps=deps(api, FakeLedger()), settings=SETTINGS, now=NOW)
     assert api.started == [(drop.uri, Route.model_fields["error_mode"].default)]
+
+
+def test_a_delivery_arriving_while_another_holds_the_lease_starts_nothing() -> None:
+    # Given a delivery that claimed the drop and is still validating (it holds the start lease)
+    routed, drop = routed_drop()
+    api, ledger = FakeApi(), FakeLedger()
+    ledger.claim(drop, route="a", index_host="https://a.example", now=NOW)
+    assert ledger.take_lease(drop.drop_id, now=NOW, until=NOW + timedelta(minutes=5))
+
+    # When a second delivery of the same drop arrives a minute later
+    with pytest.raises(DropInProgress) as caught:
+        start_drop(routed, drop, deps=deps(api, ledger), settings=SETTINGS, now=NOW + timedelta(minutes=1))
+
+    # Then it is told to retry (retryable) and nothing was started
+    assert caught.value.retryable
+    assert api.started == []
+
+
+def test_a_lease_that_ran_out_lets_the_next_delivery_take_over() -> None:
+    # Given a delivery that died (process killed) while holding the lease
+    routed, drop = routed_drop()
+    api, ledger = FakeApi(), FakeLedger()
+    ledger.claim(drop, route="a", index_host="https://a.example", now=NOW)
+    assert ledger.take_lease(drop.drop_id, now=NOW, until=NOW + timedelta(minutes=5))
+
+    # When a redelivery comes after the lease ran out
+    result = start_drop(
+        routed, drop, deps=deps(api, ledger), settings=SETTINGS, now=NOW + timedelta(minutes=6)
+    )
+
+    # Then it starts the import, once
+    assert result.outcome == "Started"
+    assert len(api.started) == 1
+
+
+def test_a_failed_attempt_gives_the_lease_back_at_once() -> None:
+    # Given a delivery that fails while starting (Pinecone down)
+    routed, drop = routed_drop()
+    api, ledger = FakeApi(), FakeLedger()
+
+    def unavailable(*args: object, **kwargs: object) -> StartImportResponse:
+        raise PineconeUnavailable("start 503")
+
+    api.start_import = unavailable  # type: ignore[method-assign]
+    with pytest.raises(PineconeUnavailable):
+        start_drop(routed, drop, deps=deps(api, ledger), settings=SETTINGS, now=NOW)
+
+    # When the event is retried right away, with Pinecone back
+    api.start_import = FakeApi.start_import.__get__(api)  # type: ignore[method-assign]
+    result = start_drop(
+        routed, drop, deps=deps(api, ledger), settings=SETTINGS, now=NOW + timedelta(seconds=5)
+    )
+
+    # Then the retry is not blocked by the failed attempt's lease
+    assert result.outcome == "Started"
+    assert len(api.started) == 1
