@@ -39,6 +39,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
 def _stdout() -> Console:
     """A console per use, so width and colour follow the environment of the current run."""
     return Console(highlight=False)
@@ -447,7 +448,9 @@ def _watch(
                 sleep(interval)
     assert model is not None
     if model.status == ImportStatus.COMPLETED:
-        _stdout().print(f"[bold green]Completed[/]: {model.records_imported or 0:,} records imported ({model.id})")
+        _stdout().print(
+            f"[bold green]Completed[/]: {model.records_imported or 0:,} records imported ({model.id})"
+        )
         raise typer.Exit(EXIT_OK)
     message = f"[bold red]{model.status}[/]: import {model.id}"
     if model.error:
