@@ -138,7 +138,11 @@ def test_asset_fingerprint_changes_with_requirements() -> None:
     with_layers = lambda_requirements(layers=True)
     without_layers = lambda_requirements(layers=False)
     assert [r.split("==")[0] for r in with_layers] == ["httpx", "pydantic"]
-    assert {r.split("==")[0] for r in without_layers} == {"httpx", "aws-lambda-powertools[tracer]", "pydantic"}
+    assert {r.split("==")[0] for r in without_layers} == {
+        "httpx",
+        "aws-lambda-powertools[tracer]",
+        "pydantic",
+    }
     assert all("==" in r for r in without_layers)  # pinned to what the tests run
     assert asset_fingerprint(with_layers) != asset_fingerprint(without_layers)
     assert asset_fingerprint(with_layers) == asset_fingerprint(list(with_layers))
