@@ -13,6 +13,7 @@ state, route, index host, URI, import id, execution ARN, outcome and the startin
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -24,6 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from functions.errors import AwsRequestFailed, AwsUnavailable, ConfigurationError
 from functions.models.handle import DropRef, ImportHandle, LedgerRecord, LedgerState, Outcome
 from functions.models.notification import OutgoingMessage
+
+logger = logging.getLogger(__name__)
 
 CLIENT_CONFIG = Config(
     connect_timeout=5,
@@ -235,10 +238,17 @@ class DynamoLedger:
                 TableName=self.table,
                 Key=self.drop_key(drop_id),
                 UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(drop_id)",
                 ExpressionAttributeNames={"#st": "state"},
                 ExpressionAttributeValues=values,
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                # An execution started by hand has no drop record: never create a partial one.
+                logger.info("no ledger record to update", extra={"drop_id": drop_id, "state": state.value})
+                return
+            raise translate(exc, f"ledger mark {drop_id}") from exc
+        except BotoCoreError as exc:
             raise translate(exc, f"ledger mark {drop_id}") from exc
 
     def is_tracked(self, index_host: str, import_id: str) -> bool:
