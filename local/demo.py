@@ -95,7 +95,7 @@ class UploadedDrop:
     marker_etag: str
     marker_version_id: str | None
     marker_uploaded_at: float
-    """``time.monotonic()`` right after the marker upload returned."""
+    """``time.monotonic()`` just before the marker upload was sent (marker → notification timings start here)."""
     rows_per_namespace: dict[str, int]
 
 
@@ -347,6 +347,7 @@ class OfflinePipeline:
         prefix = f"{ROUTE_PREFIX}{name.strip('/')}/"
         for relative, data in sorted(drop.files.items()):
             s3.put_object(Bucket=self.bucket, Key=prefix + relative, Body=data)
+        marker_sent_at = time.monotonic()  # before the PUT: the local S3 may deliver the event before it returns
         response = s3.put_object(Bucket=self.bucket, Key=prefix + MARKER, Body=marker)
         return UploadedDrop(
             uri=f"s3://{self.bucket}/{prefix}",
@@ -354,7 +355,7 @@ class OfflinePipeline:
             marker_key=prefix + MARKER,
             marker_etag=str(response["ETag"]).strip('"'),
             marker_version_id=response.get("VersionId"),
-            marker_uploaded_at=time.monotonic(),
+            marker_uploaded_at=marker_sent_at,
             rows_per_namespace=dict(drop.rows_per_namespace),
         )
 
