@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import BenchResult, machine
+from bench.common import BenchResult, cell, machine
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -36,18 +36,6 @@ def _registry() -> dict[str, Callable[[bool], BenchResult]]:
 NAMES = ("polling", "cold_start", "bytes_read", "validation", "emulator_import", "demo")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def print_result(console: Console, result: BenchResult) -> None:
     table = Table(title=f"{result.title}  [{result.status}, {result.duration_s:.0f} s]", title_justify="left")
     for column in result.columns:
@@ -55,7 +43,7 @@ def print_result(console: Console, result: BenchResult) -> None:
             column, justify="left" if column in ("files", "file", "import", "module", "measure") else "right"
         )
     for row in result.rows:
-        table.add_row(*(_cell(row.get(c)) for c in result.columns))
+        table.add_row(*(cell(row.get(c), none="—") for c in result.columns))
     if result.rows:
         console.print(table)
     else:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bench.proxy import free_port, wait_for_port
+from bench.proxy import free_port, stop_process, wait_for_port
 
 REGION = "us-east-1"
 CACHE_DIR = Path(tempfile.gettempdir()) / "autoimport-bench-cache"
@@ -67,6 +67,19 @@ class BenchResult:
         if self.status != "ok" or not self.targets:
             return None
         return all(t.passed is True for t in self.targets)
+
+
+def cell(value: Any, *, none: str = "-") -> str:
+    """A table cell: thousands separators, short floats, yes/no."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -143,12 +156,7 @@ class MotoProcess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=10)
+            stop_process(self._proc)
 
 
 def s3_client(endpoint_url: str, *, pool: int = 64) -> Any:

@@ -77,6 +77,16 @@ async def _serve(listen_port: int, upstream_host: str, upstream_port: int, delay
         await server.serve_forever()
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a child process, then kill it if it does not exit within 10 s (bounded)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -126,12 +136,7 @@ class LatencyProxy:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=10)
+            stop_process(self._proc)
 
 
 def main() -> None:

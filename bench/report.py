@@ -11,19 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.common import cell
+
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value).replace("|", "\\|")
+    return cell(value).replace("|", "\\|")  # a pipe would end the markdown cell
 
 
 def _verdict(target: dict[str, Any]) -> str:

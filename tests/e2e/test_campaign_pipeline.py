@@ -7,7 +7,6 @@ Faults are injected on the session's shared emulator and always cleared afterwar
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from local.demo import DEMO_API_KEY, Notification, UploadedDrop
 from local.sample_data import sample_drop, schema_mistake_drop
 from tests.fixtures.e2e import E2E, E2E_DIMENSION
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -24,13 +24,7 @@ NOTIFICATION_TIMEOUT_S = 90.0
 
 
 def _eventually(probe: Callable[[], Any], what: str, e2e: E2E, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not happen within {timeout_s:.0f} s; local AWS log:\n{e2e.server_log()}")
+    return eventually(probe, what, log=e2e.server_log, timeout_s=timeout_s)
 
 
 def _notification(e2e: E2E, drop: UploadedDrop, outcome: str | None = None) -> Notification:

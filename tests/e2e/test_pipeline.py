@@ -9,7 +9,6 @@ its report in S3 and nothing in Pinecone.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -22,6 +21,7 @@ from local.aws.event_targets import real_shaped
 from local.demo import OfflinePipeline, UploadedDrop
 from local.sample_data import drop_with_late_bad_record, sample_drop, schema_mistake_drop
 from tests.fixtures.e2e import E2E, E2E_DIMENSION
+from tests.fixtures.waiting import eventually as wait_until
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -31,13 +31,7 @@ REPORT_FILE = "_autoimport_report.json"
 
 def eventually(probe: Callable[[], Any], what: str, e2e: E2E, timeout_s: float = 30.0) -> Any:
     """Poll ``probe`` until it returns something truthy (bounded); fail with the local AWS log."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not happen within {timeout_s:.0f} s; local AWS log:\n{e2e.server_log()}")
+    return wait_until(probe, what, log=e2e.server_log, timeout_s=timeout_s)
 
 
 def notification_for(e2e: E2E, drop: UploadedDrop) -> Any:

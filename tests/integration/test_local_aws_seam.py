@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 
 from local.aws import event_targets, lambda_runtime
 from local.aws.runtime import LocalAws
+from tests.fixtures.waiting import eventually
 
 HANDLERS = "tests.fixtures.lambda_handlers"
 
@@ -30,13 +30,7 @@ def test_moto_is_the_pinned_version_and_the_seams_exist() -> None:
 
 
 def _eventually(probe: Callable[[], Any], what: str, aws: LocalAws, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not happen within {timeout_s:.0f} s; server log:\n{aws.log_tail()}")
+    return eventually(probe, what, log=aws.log_tail, timeout_s=timeout_s)
 
 
 def _create_function(aws: LocalAws, handler: str, env: dict[str, str] | None = None, timeout: int = 3) -> str:

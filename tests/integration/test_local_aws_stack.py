@@ -20,6 +20,7 @@ import pytest
 
 from local.aws.deploy import Deployment
 from local.aws.runtime import LocalAws
+from tests.fixtures.waiting import eventually as wait_until
 
 pytestmark = pytest.mark.xdist_group("infra")
 """Synthesizes with CDK: runs on the worker that already has the CDK app loaded (and, for the real stack,
@@ -142,13 +143,7 @@ def deployed(local_aws: LocalAws, small_stack: Synthesized) -> Deployment:
 
 def eventually(probe: Callable[[], Any], what: str, local_aws: LocalAws, timeout_s: float = WAIT_S) -> Any:
     """Poll ``probe`` until it returns something truthy (bounded); fail with the server log."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not happen within {timeout_s:.0f} s; server log:\n{local_aws.log_tail()}")
+    return wait_until(probe, what, log=local_aws.log_tail, timeout_s=timeout_s)
 
 
 def run_execution(local_aws: LocalAws, arn: str, payload: dict[str, Any]) -> dict[str, Any]:
