@@ -347,7 +347,9 @@ class OfflinePipeline:
         prefix = f"{ROUTE_PREFIX}{name.strip('/')}/"
         for relative, data in sorted(drop.files.items()):
             s3.put_object(Bucket=self.bucket, Key=prefix + relative, Body=data)
-        marker_sent_at = time.monotonic()  # before the PUT: the local S3 may deliver the event before it returns
+        marker_sent_at = (
+            time.monotonic()
+        )  # before the PUT: the local S3 may deliver the event before it returns
         response = s3.put_object(Bucket=self.bucket, Key=prefix + MARKER, Body=marker)
         return UploadedDrop(
             uri=f"s3://{self.bucket}/{prefix}",
