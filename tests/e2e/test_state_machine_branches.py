@@ -20,8 +20,8 @@ from functions.models.handle import ImportHandle
 from functions.models.imports import ErrorMode
 from local.demo import ROUTE_PREFIX
 from local.sample_data import sample_drop
-from tests.e2e.test_pipeline import eventually
 from tests.fixtures.e2e import E2E, E2E_DIMENSION
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -113,7 +113,9 @@ def test_past_the_deadline_the_import_is_cancelled_and_timed_out_is_notified(
     assert note.message["hint"]
     assert pipeline.wait_for_event(uri)["detail-type"] == "Import Timed Out"
     assert pipeline.pinecone.describe_import(import_id).status == "Cancelled"
-    assert eventually(lambda: _execution_status(e2e, arn) == "FAILED", "the execution ended", e2e)
+    assert eventually(
+        lambda: _execution_status(e2e, arn) == "FAILED", "the execution ended", log=e2e.server_log
+    )
     entered = _states_entered(e2e, arn)
     assert entered.index("PollImport") < entered.index("CancelImport") < entered.index("Finalize")
 
@@ -135,5 +137,7 @@ def test_a_task_error_is_caught_and_ends_in_a_pipeline_error_notification(e2e: E
     assert "Traceback" not in json.dumps(note.message)
     assert note.message["hint"]
     assert pipeline.wait_for_event(uri)["detail-type"] == "Import Pipeline Error"
-    assert eventually(lambda: _execution_status(e2e, arn) == "FAILED", "the execution ended", e2e)
+    assert eventually(
+        lambda: _execution_status(e2e, arn) == "FAILED", "the execution ended", log=e2e.server_log
+    )
     assert "Finalize" in _states_entered(e2e, arn)
