@@ -55,6 +55,10 @@ class Route(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     prefix: Annotated[str, Field(min_length=1, max_length=900)]
     """Drops live at ``<prefix><drop>/``; the marker at ``<prefix><drop>/<marker>``."""
+    drop_depth: Annotated[int, Field(ge=1, le=8)] = 1
+    """Folder levels between the prefix and a marker: 1 → ``<prefix><drop>/<marker>``, 2 →
+    ``<prefix><dataset>/<date>/<marker>``. Markers at other depths (Spark also writes ``_SUCCESS`` inside each
+    namespace folder it produces) are ignored."""
     index_host: Annotated[str, Field(min_length=1)]
     index_name: str | None = None
     integration_id: Annotated[str | None, Field(max_length=1000)] = None

@@ -38,11 +38,24 @@ def resolve_marker(settings: Settings, *, bucket: str, key: str) -> RoutedDrop |
             f"marker {key!r} sits directly in the route prefix {route.prefix!r}; "
             f"put it in a drop folder: {route.prefix}<drop>/{settings.marker_name}"
         )
-    if any(segment in ("", ".", "..") for segment in drop[len(route.prefix) :].split("/")[:-1]):
+    segments = drop[len(route.prefix) :].split("/")[:-1]
+    if any(segment in ("", ".", "..") for segment in segments):
         # S3 keeps such keys literally, but a URI with "..", "." or "//" may be normalised by whoever reads it
         # (Pinecone) into another folder, outside the route prefix: never start an import from one.
         return Ignored(
             f"marker {key!r} has an empty, '.' or '..' folder name below the route prefix {route.prefix!r}; "
             "rename the drop folder"
+        )
+    if len(segments) != route.drop_depth:
+        # Most often a marker inside a namespace folder: Spark writes _SUCCESS into every folder it produces.
+        shape = route.prefix + "/".join(f"<level{i + 1}>" for i in range(route.drop_depth)) + "/"
+        why = (
+            "a marker inside a namespace folder (Spark writes one per folder) is not a drop marker"
+            if len(segments) > route.drop_depth
+            else "move the marker into the drop folder, or change the route's drop_depth"
+        )
+        return Ignored(
+            f"marker {key!r} is {len(segments)} folder(s) below the route prefix {route.prefix!r}, but route "
+            f"{route.name!r} takes drops at {shape}{settings.marker_name} (drop_depth={route.drop_depth}): {why}"
         )
     return RoutedDrop(route=route, bucket=bucket, prefix=drop, marker_key=key)

@@ -13,7 +13,12 @@ SETTINGS = Settings.model_validate(
         "bucket": "drops",
         "routes": [
             {"name": "products", "prefix": "imports/products", "index_host": "products.svc.pinecone.io"},
-            {"name": "docs", "prefix": "imports/docs/", "index_host": "docs.svc.pinecone.io"},
+            {
+                "name": "docs",
+                "prefix": "imports/docs/",
+                "index_host": "docs.svc.pinecone.io",
+                "drop_depth": 2,
+            },
         ],
     }
 )
@@ -27,10 +32,29 @@ def test_a_marker_in_a_drop_folder_routes_to_its_index() -> None:
     assert routed.marker_key == "imports/products/2026-11-29/_SUCCESS"
 
 
-def test_nested_drop_folders_are_allowed() -> None:
+def test_nested_drop_folders_are_allowed_at_the_routes_drop_depth() -> None:
     routed = resolve_marker(SETTINGS, bucket="drops", key="imports/docs/team-a/run-7/_SUCCESS")
     assert isinstance(routed, RoutedDrop)
     assert (routed.route.name, routed.prefix) == ("docs", "imports/docs/team-a/run-7/")
+
+
+def test_a_marker_inside_a_namespace_folder_is_not_a_drop() -> None:
+    # Given Spark wrote one namespace of a drop: it leaves _SUCCESS inside the namespace folder
+    routed = resolve_marker(SETTINGS, bucket="drops", key="imports/products/2026-11-29/shoes/_SUCCESS")
+
+    # Then that marker is ignored (a rejection per namespace would be noise); the drop's own marker counts
+    assert isinstance(routed, Ignored)
+    assert "drop_depth=1" in routed.reason
+    assert "namespace folder" in routed.reason
+    assert isinstance(
+        resolve_marker(SETTINGS, bucket="drops", key="imports/products/2026-11-29/_SUCCESS"), RoutedDrop
+    )
+
+
+def test_a_marker_above_the_routes_drop_depth_is_ignored() -> None:
+    routed = resolve_marker(SETTINGS, bucket="drops", key="imports/docs/team-a/_SUCCESS")
+    assert isinstance(routed, Ignored)
+    assert "drop_depth=2" in routed.reason
 
 
 @pytest.mark.parametrize(
@@ -51,13 +75,13 @@ def test_other_keys_are_ignored_with_a_reason(bucket: str, key: str, reason: str
 
 def test_without_a_configured_bucket_any_bucket_routes() -> None:
     settings = SETTINGS.model_copy(update={"bucket": None})
-    assert isinstance(resolve_marker(settings, bucket="other", key="imports/docs/d/_SUCCESS"), RoutedDrop)
+    assert isinstance(resolve_marker(settings, bucket="other", key="imports/products/d/_SUCCESS"), RoutedDrop)
 
 
 def test_a_custom_marker_name_is_honoured() -> None:
     settings = SETTINGS.model_copy(update={"marker_name": "READY"})
-    assert isinstance(resolve_marker(settings, bucket="drops", key="imports/docs/d/READY"), RoutedDrop)
-    assert isinstance(resolve_marker(settings, bucket="drops", key="imports/docs/d/_SUCCESS"), Ignored)
+    assert isinstance(resolve_marker(settings, bucket="drops", key="imports/products/d/READY"), RoutedDrop)
+    assert isinstance(resolve_marker(settings, bucket="drops", key="imports/products/d/_SUCCESS"), Ignored)
 
 
 def test_drop_identity_is_stable_and_changes_with_the_marker() -> None:
