@@ -317,6 +317,9 @@ IGNORED: dict[str, Callable[[Hostile], Any]] = {
     "marker key climbing out with ..": _event_with(_set_key(ROUTE_PREFIX + "../../secrets/_SUCCESS")),
     "marker key with a .. segment inside": _event_with(_set_key(ROUTE_PREFIX + "drop-1/../other/_SUCCESS")),
     "marker key with an empty segment": _event_with(_set_key(ROUTE_PREFIX + "drop-1//_SUCCESS")),
+    "Spark's _SUCCESS inside a namespace folder": _event_with(
+        _set_key(ROUTE_PREFIX + "drop-1/shoes/_SUCCESS")
+    ),
     "detail missing": _event_with(lambda e: e.pop("detail")),
     "object key missing": _event_with(lambda e: e["detail"]["object"].pop("key")),
     "empty object key": _event_with(_set_key("")),
