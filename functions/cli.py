@@ -476,6 +476,48 @@ def watch(
     _watch(client, import_id, interval=interval, timeout=timeout)
 
 
+@app.command()
+def history(
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            envvar="AUTOIMPORT_LEDGER_TABLE",
+            help="The stack's ledger table (output LedgerTableName of the deployed stack).",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Most recent drops to show.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """What happened to recent drops: state, outcome, import id (from the pipeline's ledger)."""
+    if not table:
+        _fail(
+            "no ledger table given",
+            hint="pass --table or set AUTOIMPORT_LEDGER_TABLE (the deployed stack's ledger table name)",
+        )
+    with _user_errors():
+        from functions.integrations.aws import DynamoLedger
+
+        records = DynamoLedger(table).recent(limit=limit)
+    if as_json:
+        _print_json([r.model_dump(mode="json", exclude={"handle"}) for r in records])
+        return
+    view = Table(show_edge=False)
+    for col in ("updated", "drop", "state", "outcome", "import", "route"):
+        view.add_column(col, overflow="fold")
+    for r in records:
+        view.add_row(
+            r.updated_at.isoformat(timespec="seconds"),
+            r.uri,
+            r.state.value,
+            r.outcome.value if r.outcome else "-",
+            r.import_id or "-",
+            r.route,
+        )
+    _stdout().print(view)
+    _stdout().print(f"{len(records)} drop(s)")
+
+
 def _mount_local_commands() -> None:
     """`autoimport emulator` and `autoimport demo` live in local/ (the offline runtime); mount them if installed."""
     try:

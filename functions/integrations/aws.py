@@ -120,6 +120,26 @@ class DynamoLedger:
             raise translate(exc, f"ledger get {drop_id}") from exc
         return _record(item) if item else None
 
+    def recent(self, *, limit: int = 50, max_pages: int = 100) -> list[LedgerRecord]:
+        """The most recently updated drop records, newest first (a bounded scan: the ledger is small)."""
+        records: list[LedgerRecord] = []
+        kwargs: dict[str, Any] = {"TableName": self.table}
+        for _ in range(max_pages):
+            try:
+                page = self.db.scan(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, f"ledger scan {self.table}") from exc
+            for item in page.get("Items", []):
+                try:
+                    records.append(_record(item))
+                except ValueError:  # a record written by hand or by an older version: skip, do not fail
+                    logger.warning("unreadable ledger item skipped", extra={"drop_id": item.get(LEDGER_KEY)})
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        records.sort(key=lambda r: r.updated_at, reverse=True)
+        return records[:limit]
+
     def claim(
         self, drop: DropRef, *, route: str, index_host: str, now: datetime
     ) -> tuple[LedgerRecord, bool]:
