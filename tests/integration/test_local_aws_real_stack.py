@@ -25,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("infra")
 """Synthesizes with CDK: runs on the worker that already has the CDK app loaded (and, for the real stack,
 shares its session ``synthesized`` fixture)."""
 
-API_KEY = "pcsk_local_aws_real_stack_key"
+API_KEY = "pcsk_local-aws-real-stack-key"
 ROLES = {"start_import", "poll_import", "cancel_import", "finalize", "reconciler"}
 
 

@@ -22,7 +22,7 @@ from local.emulator.server import EmulatorServer
 from tests.fixtures.emulator import API_KEY as EMULATOR_KEY
 from tests.fixtures.scripted_server import Reply, ScriptedServer
 
-KEY = "pcsk_integration_SECRET_42"
+KEY = "pcsk_integration-SECRET-42"
 SLOW_READ = httpx.Timeout(5.0, read=1.0)
 """Read timeout for tests where one answer is delayed past it (1.5 s) and the next must arrive in time (loaded CI)."""
 

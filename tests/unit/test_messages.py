@@ -75,7 +75,7 @@ def test_a_plain_text_traceback_is_cut_at_the_trace() -> None:
 
 
 def test_api_keys_never_reach_a_message() -> None:
-    secret = "pcsk_5Zx9_supersecretvalue"
+    secret = "pcsk_5Zx9-supersecretvalue"
     handle = sample_handle().model_copy(update={"status": "Failed", "error": f"denied for key {secret}"})
     note = build_notification(handle, outcome=Outcome.FAILED, now=SAMPLE_NOW, secrets=["other-secret"])
     rendered = messages.render(note)

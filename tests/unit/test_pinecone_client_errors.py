@@ -32,7 +32,7 @@ from functions.integrations.pinecone import (
 from functions.integrations.retry import RetryPolicy, call_with_retry
 from functions.models.imports import ErrorMode
 
-KEY = "pcsk_unit_SECRET_0123456789"
+KEY = "pcsk_unit-SECRET-0123456789"
 
 
 class FakeTime:
