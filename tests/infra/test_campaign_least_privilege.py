@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from infra import contract
-from tests.fixtures.infra import Synthesized
+from tests.fixtures.infra import Synthesized, template_refs
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -55,21 +55,6 @@ SERVICE_RESOURCE_TYPES: dict[str, set[str]] = {
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def _refs(value: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(value, dict):
-        if isinstance(value.get("Ref"), str):
-            found.add(value["Ref"])
-        if "Fn::GetAtt" in value:
-            found.add(value["Fn::GetAtt"][0])
-        for v in value.values():
-            found |= _refs(v)
-    elif isinstance(value, list):
-        for v in value:
-            found |= _refs(v)
-    return found
 
 
 def _literal(value: Any) -> str:
@@ -123,7 +108,7 @@ def _role_statements(s: Synthesized, handler_name: str) -> list[dict[str, Any]]:
     return [
         st
         for p in s.resources("AWS::IAM::Policy").values()
-        if role_id in _refs(p["Properties"]["Roles"])
+        if role_id in template_refs(p["Properties"]["Roles"])
         for st in p["Properties"]["PolicyDocument"]["Statement"]
     ]
 
@@ -189,7 +174,7 @@ def test_every_statement_points_at_resources_of_its_service(
         resources = [r for r in _as_list(st["Resource"]) if r != "*"]
         for service in services & set(SERVICE_RESOURCE_TYPES):
             for resource in resources:
-                referenced = {types.get(ref, "parameter/pseudo") for ref in _refs(resource)} - {
+                referenced = {types.get(ref, "parameter/pseudo") for ref in template_refs(resource)} - {
                     "parameter/pseudo"
                 }
                 text = _literal(resource)
@@ -238,7 +223,7 @@ def test_each_function_role_is_limited_to_its_job(synthesized: Synthesized) -> N
         if "TimeToLiveSpecification" in r["Properties"]
     ]
     assert len(idempotency) == 1
-    users = {n for n in contract.HANDLERS if idempotency[0] in _refs(_role_statements(s, n))}
+    users = {n for n in contract.HANDLERS if idempotency[0] in template_refs(_role_statements(s, n))}
     assert users == {"start_import"}
     # Pollers and the canceller never notify and never touch S3 or the workflow.
     for name in ("poll_import", "cancel_import"):
@@ -284,7 +269,7 @@ def test_every_bucket_topic_and_queue_refuses_plain_http(which: str, request: py
     ):
         for policy in s.resources(policy_type).values():
             if _denies_insecure_transport(policy["Properties"]["PolicyDocument"]["Statement"]):
-                for ref in _refs(policy["Properties"][target_key]):
+                for ref in template_refs(policy["Properties"][target_key]):
                     protected[ref] = policy_type
     owned = [
         lid
@@ -308,7 +293,7 @@ def test_topics_queues_and_logs_use_the_stack_key_and_data_is_encrypted(
         found = s.resources(type_)
         assert found, type_
         for lid, res in found.items():
-            assert _refs(res["Properties"].get(prop)) & keys, (lid, type_)
+            assert template_refs(res["Properties"].get(prop)) & keys, (lid, type_)
     for lid, key in s.resources("AWS::KMS::Key").items():
         assert key["Properties"]["EnableKeyRotation"] is True, lid
     for lid, table in s.resources("AWS::DynamoDB::Table").items():
@@ -328,18 +313,20 @@ def test_every_asynchronous_target_has_retries_and_a_dead_letter_queue(
     async_functions: set[str] = set()
     for lid, rule in s.resources("AWS::Events::Rule").items():
         for target in rule["Properties"]["Targets"]:
-            assert _refs(target.get("DeadLetterConfig", {}).get("Arn")) & queues, (lid, target["Id"])
+            assert template_refs(target.get("DeadLetterConfig", {}).get("Arn")) & queues, (lid, target["Id"])
             assert 0 < target["RetryPolicy"]["MaximumRetryAttempts"] <= 185, (lid, target["Id"])
-            async_functions |= _refs(target["Arn"]) & functions
+            async_functions |= template_refs(target["Arn"]) & functions
     assert async_functions
     # EventBridge invokes Lambda asynchronously: its DLQ only catches undelivered events. A failed run must land in
     # a queue too (on-failure destination), or the event is dropped after Lambda's own retries.
     on_failure = {
         ref
         for cfg in s.resources("AWS::Lambda::EventInvokeConfig").values()
-        if _refs(cfg["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+        if template_refs(
+            cfg["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        )
         & queues
-        for ref in _refs(cfg["Properties"]["FunctionName"])
+        for ref in template_refs(cfg["Properties"]["FunctionName"])
     }
     assert async_functions <= on_failure, sorted(async_functions - on_failure)
     for cfg in s.resources("AWS::Lambda::EventInvokeConfig").values():
@@ -347,13 +334,13 @@ def test_every_asynchronous_target_has_retries_and_a_dead_letter_queue(
     # The functions may send to that queue, and nothing beyond it.
     for lid, st in _identity_statements(s):
         if "sqs:SendMessage" in _as_list(st["Action"]):
-            assert _refs(st["Resource"]) <= queues, lid
+            assert template_refs(st["Resource"]) <= queues, lid
     # EventBridge may deliver to the queue only on behalf of this stack's rules.
     for policy in s.resources("AWS::SQS::QueuePolicy").values():
         for st in policy["Properties"]["PolicyDocument"]["Statement"]:
             if st["Effect"] == "Allow":
                 assert st["Principal"] == {"Service": "events.amazonaws.com"}
-                assert _refs(st["Condition"]["ArnEquals"]["aws:SourceArn"]) <= set(
+                assert template_refs(st["Condition"]["ArnEquals"]["aws:SourceArn"]) <= set(
                     s.resources("AWS::Events::Rule")
                 )
 
@@ -369,18 +356,18 @@ def test_functions_can_be_invoked_only_by_their_own_callers(
         props = permission["Properties"]
         assert props["Action"] == "lambda:InvokeFunction", lid
         assert props["Principal"] == "events.amazonaws.com", lid
-        assert _refs(props["SourceArn"]) <= rules and _refs(props["SourceArn"]), lid
+        assert template_refs(props["SourceArn"]) <= rules and template_refs(props["SourceArn"]), lid
     machines = s.resources("AWS::StepFunctions::StateMachine")
     (machine,) = machines.values()
     role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     invokes = [
         st
         for p in s.resources("AWS::IAM::Policy").values()
-        if role_id in _refs(p["Properties"]["Roles"])
+        if role_id in template_refs(p["Properties"]["Roles"])
         for st in p["Properties"]["PolicyDocument"]["Statement"]
         if "lambda:InvokeFunction" in _as_list(st["Action"])
     ]
-    invoked = set().union(*(_refs(st["Resource"]) for st in invokes))
+    invoked = set().union(*(template_refs(st["Resource"]) for st in invokes))
     tasks = {lid for lid, fn in s.resources("AWS::Lambda::Function").items()
              if fn["Properties"]["Handler"] in {contract.HANDLERS[n] for n in ("poll_import", "cancel_import", "finalize")}}  # fmt: skip
     assert invoked == tasks
@@ -401,7 +388,7 @@ def test_the_pinecone_role_reads_only_the_route_prefixes_with_an_external_id(
     statements = [st for lid, st in _identity_statements(s) if lid == role_id] + [
         st
         for p in s.resources("AWS::IAM::Policy").values()
-        if role_id in _refs(p["Properties"]["Roles"])
+        if role_id in template_refs(p["Properties"]["Roles"])
         for st in p["Properties"]["PolicyDocument"]["Statement"]
     ]
     assert _actions(statements) == {"s3:GetObject", "s3:ListBucket"}

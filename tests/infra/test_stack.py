@@ -9,28 +9,12 @@ import pytest
 
 from functions.settings import ENV_VARS
 from infra import contract
-from tests.fixtures.infra import Synthesized
+from tests.fixtures.infra import Synthesized, template_refs
 
 pytestmark = pytest.mark.xdist_group("infra")
 
 # One worker synthesizes both apps once (each synth is seconds of CPU; a second worker would repeat them).
 VARIANTS = ["synthesized", "synthesized_variant"]
-
-
-def _refs(value: Any) -> set[str]:
-    """Logical ids referenced anywhere inside a template value (Ref / Fn::GetAtt)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        if "Ref" in value and isinstance(value["Ref"], str):
-            found.add(value["Ref"])
-        if "Fn::GetAtt" in value:
-            found.add(value["Fn::GetAtt"][0])
-        for v in value.values():
-            found |= _refs(v)
-    elif isinstance(value, list):
-        for v in value:
-            found |= _refs(v)
-    return found
 
 
 def _functions_by_name(s: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -97,8 +81,8 @@ def test_marker_rule_targets_start_import_with_retries_and_dead_letter_queue(
     assert pattern["detail"]["object"]["key"] == [{"wildcard": "imports/*/_SUCCESS"}]
     assert len(pattern["detail"]["bucket"]["name"]) == 1
     (target,) = props["Targets"]
-    assert _refs(target["Arn"]) == {start_id}
-    assert _refs(target["DeadLetterConfig"]) == {queue_id}
+    assert template_refs(target["Arn"]) == {start_id}
+    assert template_refs(target["DeadLetterConfig"]) == {queue_id}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] > 0
 
@@ -113,7 +97,7 @@ def test_reconciler_runs_on_the_configured_schedule(synthesized: Synthesized) ->
     assert len(scheduled) == 1
     assert scheduled[0]["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
     (target,) = scheduled[0]["Properties"]["Targets"]
-    assert _refs(target["Arn"]) == {reconciler_id}
+    assert template_refs(target["Arn"]) == {reconciler_id}
     assert "DeadLetterConfig" in target
 
 
@@ -145,7 +129,7 @@ def test_functions_have_handlers_runtime_tracing_and_settings_environment(synthe
                       "ledger_table", "topic_arn", "event_bus_name", "poll_wait_scale"):  # fmt: skip
             assert ENV_VARS[field] in env, (name, field)
         assert "PINECONE_API_KEY" not in env
-        assert _refs(env["PINECONE_API_KEY_SECRET_ID"]) == {secret_id}
+        assert template_refs(env["PINECONE_API_KEY_SECRET_ID"]) == {secret_id}
         routes = json.loads(env["AUTOIMPORT_ROUTES"])
         assert [r["prefix"] for r in routes] == ["imports/"]
         assert env["POWERTOOLS_SERVICE_NAME"] == contract.SERVICE_NAME
@@ -154,7 +138,7 @@ def test_functions_have_handlers_runtime_tracing_and_settings_environment(synthe
         has_machine = ENV_VARS["state_machine_arn"] in env
         assert has_machine == (name in ("start_import", "reconciler")), name
         if has_machine:
-            assert _refs(env[ENV_VARS["state_machine_arn"]]) == {machine_id}
+            assert template_refs(env[ENV_VARS["state_machine_arn"]]) == {machine_id}
         layers = json.dumps(props.get("Layers", []))
         assert "AWSLambdaPowertoolsPythonV3-python312-x86_64" in layers
         assert ("AWSSDKPandas-Python312" in layers) == (name == "start_import")
@@ -167,7 +151,7 @@ def test_secret_is_readable_by_every_function_and_nothing_else(synthesized: Synt
         lid
         for lid, policy in synthesized.resources("AWS::IAM::Policy").items()
         for st in policy["Properties"]["PolicyDocument"]["Statement"]
-        if "secretsmanager:GetSecretValue" in _actions(st) and _refs(st["Resource"]) == {secret_id}
+        if "secretsmanager:GetSecretValue" in _actions(st) and template_refs(st["Resource"]) == {secret_id}
     ]
     assert len(readers) == len(contract.HANDLERS)
 
@@ -182,7 +166,7 @@ def test_alarms_cover_failures_timeouts_dead_letters_and_function_errors(synthes
     lambda_error_alarms = [a for a in alarms if a["Properties"]["MetricName"] == "Errors"]
     assert len(lambda_error_alarms) == len(contract.HANDLERS)
     for alarm in alarms:
-        assert _refs(alarm["Properties"]["AlarmActions"]) == {topic_id}
+        assert template_refs(alarm["Properties"]["AlarmActions"]) == {topic_id}
     synthesized.only("AWS::CloudWatch::Dashboard")
 
 
@@ -225,7 +209,7 @@ def test_drop_access_is_scoped_to_route_prefixes(synthesized: Synthesized) -> No
     policies = [
         p
         for p in synthesized.resources("AWS::IAM::Policy").values()
-        if role_id in _refs(p["Properties"]["Roles"])
+        if role_id in template_refs(p["Properties"]["Roles"])
     ]
     statements = [st for p in policies for st in p["Properties"]["PolicyDocument"]["Statement"]]
     s3_statements = [st for st in statements if any(a.startswith("s3:") for a in _actions(st))]
